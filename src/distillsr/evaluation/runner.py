@@ -1,0 +1,73 @@
+"""Score a model on benchmark sets under a named protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from distillsr.data.benchmark import BenchmarkSet
+from distillsr.errors import DistillsrError
+from distillsr.imaging.io import write_image
+from distillsr.inference.predict import predict
+from distillsr.metrics.protocols import Protocol, Score, mean_score, quantize, score
+from distillsr.models.sr_model import SRModel
+
+
+@dataclass
+class ImageResult:
+    name: str
+    score: Score
+
+
+@dataclass
+class SetResult:
+    """One benchmark set's scores: per image and the mean papers print."""
+
+    dataset: str
+    images: list[ImageResult] = field(default_factory=list)
+
+    @property
+    def mean(self) -> Score:
+        return mean_score([r.score for r in self.images])
+
+    def to_dict(self) -> dict:
+        mean = self.mean
+        return {
+            "dataset": self.dataset,
+            "images": len(self.images),
+            "protocol": mean.protocol,
+            "psnr": mean.psnr,
+            "ssim": mean.ssim,
+            "per_image": [
+                {"name": r.name, "psnr": r.score.psnr, "ssim": r.score.ssim} for r in self.images
+            ],
+        }
+
+
+def evaluate_set(
+    model: SRModel,
+    benchmark: BenchmarkSet,
+    protocol: Protocol,
+    *,
+    self_ensemble: bool = False,
+    save_dir: Path | None = None,
+    progress: bool = True,
+) -> SetResult:
+    """Upscale every LR image of ``benchmark`` and score it against its HR image."""
+    from tqdm import tqdm
+
+    result = SetResult(benchmark.name)
+    samples: Iterable = tqdm(
+        benchmark, total=len(benchmark), desc=benchmark.name, unit="img", disable=not progress, leave=False
+    )
+    inputs = {path.resolve() for pair in benchmark.pairs for path in (pair.hr_path, pair.lr_path) if path}
+    for sample in samples:
+        sr = predict(model, sample.lr, self_ensemble=self_ensemble)
+        result.images.append(ImageResult(sample.name, score(sr, sample.hr, protocol, benchmark.scale)))
+        if save_dir is not None:
+            target = save_dir / benchmark.name / f"{sample.name}.png"
+            if target.resolve() in inputs:
+                raise DistillsrError(f"refusing to overwrite input image {target} with an SR image; choose another --save-images folder")
+            write_image(target, quantize(sr, sample.hr.dtype))
+    return result
