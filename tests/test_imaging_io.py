@@ -654,7 +654,7 @@ def test_failed_16bit_write_leaves_target_untouched(
     def explode(*args: object, **kwargs: object) -> bytes:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(imio, "_encode_png16", explode)
+    monkeypatch.setattr(imio, "encode_png16", explode)
     with pytest.raises(DistillsrError, match=r"x\.png.*No space left"):
         write_image(target, np.zeros((2, 2, 3), dtype=np.uint16))
     assert target.read_bytes() == b"previous contents"

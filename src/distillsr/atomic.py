@@ -1,44 +1,57 @@
 """Write files so that a crash never leaves a half-written output or destroys an old one.
 
-Everything distillsr saves (images, JSON reports, checkpoints) goes through :func:`atomic_output`:
-the data is written to a temporary file in the destination folder, flushed to disk, and only then
-renamed over the destination, which POSIX and Windows both do atomically within one filesystem.
+Everything distillsr saves (images, JSON reports, checkpoints) goes through :func:`atomic_write`:
+the data is written to a hidden temporary file next to the destination, flushed to disk, and only
+then renamed over the destination, which is atomic within one filesystem. The temporary name ends
+in ``.tmp`` so folder scans for images or checkpoints never pick up a write in progress.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Callable
 
 
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path to write to; on success it replaces ``path``, on failure it vanishes.
+def _create_temp_sibling(path: Path) -> tuple[Path, BinaryIO]:
+    """A new hidden file beside ``path``; mode 0o666 lets the umask decide permissions as usual."""
+    for _ in range(100):
+        temp_path = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        return temp_path, os.fdopen(fd, "wb")
+    raise FileExistsError(f"could not create a temporary file next to '{path}'")
 
-    The temporary file keeps ``path``'s suffix so that writers choosing a format by suffix work.
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
+    """Call ``write(stream)`` on a temporary sibling, then rename it over ``path``.
+
+    On any failure (including KeyboardInterrupt) the temporary file is removed and ``path`` is left
+    as it was. Parent folders are created. OSErrors propagate for the caller to word.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=f".tmp{target.suffix}")
-    os.close(handle)
-    temp = Path(temp_name)
+    temp_path, stream = _create_temp_sibling(target)
     try:
-        yield temp
-        with open(temp, "rb+") as stream:
+        with stream:
+            write(stream)
+            stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temp, target)
+        os.replace(temp_path, target)
     except BaseException:
-        temp.unlink(missing_ok=True)
+        try:
+            temp_path.unlink()
+        except OSError:
+            pass  # cleanup must never mask the error that triggered it
         raise
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically."""
-    with atomic_output(path) as temp:
-        temp.write_bytes(data)
+    atomic_write(path, lambda stream: stream.write(data))
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

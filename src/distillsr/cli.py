@@ -73,8 +73,6 @@ def _format_eval_table(results, protocol, verbose: bool) -> str:
 
 
 def _command_eval(args: argparse.Namespace) -> int:
-    import torch
-
     from distillsr.atomic import atomic_write_text
     from distillsr.data.benchmark import BenchmarkSet
     from distillsr.data.lr_cache import LRCache
@@ -90,7 +88,6 @@ def _command_eval(args: argparse.Namespace) -> int:
     benchmarks = [BenchmarkSet(folder, args.scale, degradation, cache=cache) for folder in folders]
     device = _resolve_device(args.device)
     model = build_model(args.model, args.scale).to(device)
-    torch.set_grad_enabled(False)
     save_dir = Path(args.save_images) if args.save_images else None
 
     print(

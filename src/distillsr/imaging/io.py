@@ -28,20 +28,20 @@ from __future__ import annotations
 
 import io
 import os
-import secrets
 import struct
 import sys
 import threading
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from distillsr.atomic import atomic_write
 from distillsr.errors import DataError, DistillsrError, ImageReadError
+from distillsr.imaging.png16 import PNG_SIGNATURE, encode_png16
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
@@ -94,7 +94,6 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"GIF8", "GIF"),
 )
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # Guards the temporary override of Pillow's global LOAD_TRUNCATED_IMAGES flag.
 _TRUNCATION_LOCK = threading.Lock()
@@ -213,7 +212,7 @@ def _open(path: Path, data: bytes) -> Image.Image:
 
 def _unidentified_reason(data: bytes) -> str:
     """Say whether the file looks like a damaged image or is not an image at all."""
-    if data.startswith(_PNG_SIGNATURE) and _png_header_has_zero_size(data):
+    if data.startswith(PNG_SIGNATURE) and _png_header_has_zero_size(data):
         return "image has zero size"
     for signature, name in _SIGNATURES:
         if data.startswith(signature):
@@ -225,7 +224,7 @@ def _unidentified_reason(data: bytes) -> str:
 
 def _png_header_has_zero_size(data: bytes) -> bool:
     """Pillow refuses zero-size PNGs as 'unidentified'; detect them to give a precise reason."""
-    ihdr_start = len(_PNG_SIGNATURE) + 8
+    ihdr_start = len(PNG_SIGNATURE) + 8
     if len(data) < ihdr_start + 8 or data[12:16] != b"IHDR":
         return False
     width, height = struct.unpack(">II", data[ihdr_start : ihdr_start + 8])
@@ -465,7 +464,7 @@ def _check_quality(quality: int) -> None:
         raise DistillsrError(f"image quality must be an integer from 1 to 100, got {quality!r}")
 
 
-_Encoder = Callable[[io.BufferedWriter], None]
+_Encoder = Callable[[BinaryIO], object]
 
 
 def _choose_encoder(
@@ -476,7 +475,7 @@ def _choose_encoder(
     has_alpha = is_colour and pixels.shape[2] == 4
     if pixels.dtype == np.uint16:
         if image_format == "PNG" and is_colour:
-            return lambda stream: stream.write(_encode_png16(pixels, icc_profile=icc_profile))
+            return lambda stream: stream.write(encode_png16(pixels, icc_profile=icc_profile))
         if image_format not in ("PNG", "TIFF") or is_colour:
             layout = "RGBA" if has_alpha else "RGB" if is_colour else "greyscale"
             raise DistillsrError(
@@ -512,86 +511,11 @@ def _pillow_image(pixels: np.ndarray) -> Image.Image:
 
 
 def _atomic_write(path: Path, encoder: _Encoder) -> None:
-    """Write to a hidden sibling and rename over the target, cleaning up on any failure."""
+    """Write through :func:`distillsr.atomic.atomic_write`, wording OS failures for the user."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp_path, stream = _create_temp_sibling(path)
+        atomic_write(path, encoder)
     except OSError as exc:
         raise DistillsrError(f"cannot write image '{path}': {exc.strerror or exc}") from exc
-    try:
-        with stream:
-            encoder(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_path, path)
-    except BaseException as exc:
-        _remove_quietly(temp_path)
-        if isinstance(exc, OSError):
-            raise DistillsrError(f"cannot write image '{path}': {exc.strerror or exc}") from exc
-        raise
-
-
-def _create_temp_sibling(path: Path) -> tuple[Path, io.BufferedWriter]:
-    """Create the temporary file next to the target so the final rename stays on one filesystem.
-
-    The name is hidden and does not end in an image suffix, so :func:`list_images` never picks up
-    a write in progress. ``os.open`` with mode 0o666 lets the umask decide the final permissions,
-    as for a file written directly (tempfile's 0o600 would make outputs private).
-    """
-    for _ in range(100):
-        temp_path = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        return temp_path, os.fdopen(fd, "wb")
-    raise FileExistsError(f"could not create a temporary file next to '{path}'")
-
-
-def _remove_quietly(path: Path) -> None:
-    """Cleanup must never mask the error that triggered it."""
-    try:
-        path.unlink()
-    except OSError:
-        pass
-
-
-# --- minimal 16-bit PNG encoder -------------------------------------------------------------------
-
-_PNG_COLOUR_TYPES = {3: 2, 4: 6}  # channels -> PNG colour type (truecolour, truecolour + alpha)
-
-
-def _encode_png16(pixels: np.ndarray, *, icc_profile: bytes | None = None) -> bytes:
-    """Encode a ``uint16`` HxWx3/HxWx4 array as a 16-bit PNG, which Pillow cannot write.
-
-    Uses the 'Up' filter on every row: it is one vectorised subtraction and compresses smooth
-    photographs well, which is all the training and evaluation outputs need.
-    """
-    height, width, channels = pixels.shape
-    ihdr = struct.pack(">IIBBBBB", width, height, 16, _PNG_COLOUR_TYPES[channels], 0, 0, 0)
-    chunks = [_png_chunk(b"IHDR", ihdr)]
-    if icc_profile is not None:
-        chunks.append(_png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc_profile)))
-    chunks.append(_png_chunk(b"IDAT", zlib.compress(_png_filter_up(pixels), 6)))
-    chunks.append(_png_chunk(b"IEND", b""))
-    return _PNG_SIGNATURE + b"".join(chunks)
-
-
-def _png_filter_up(pixels: np.ndarray) -> bytes:
-    """Big-endian samples, each row prefixed by filter type 2 (Up) and differenced modulo 256."""
-    height = pixels.shape[0]
-    rows = pixels.astype(">u2").reshape(height, -1).view(np.uint8)
-    filtered = np.empty((height, rows.shape[1] + 1), dtype=np.uint8)
-    filtered[:, 0] = 2
-    filtered[0, 1:] = rows[0]
-    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])
-    return filtered.tobytes()
-
-
-def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    """Length, type, payload and CRC over type+payload, as the PNG spec requires."""
-    crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
 
 
 # --------------------------------------------------------------------------------------------------
