@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+from distillsr.devices import resolve_device
 from distillsr.errors import DistillsrError
 
 EXIT_USER_ERROR = 1
@@ -40,16 +41,6 @@ def parse_input_shape(text: str) -> tuple[int, int, int, int]:
     if len(parts) != 3 or min(parts) < 1:
         raise DistillsrError(f"input size must look like 3x256x256 or 256x256, got {text!r}")
     return (1, parts[0], parts[1], parts[2])
-
-
-def _resolve_device(name: str):
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise DistillsrError("--device cuda was asked for but no CUDA device is available")
-    return torch.device(name)
 
 
 def _dataset_folders(values: list[str]) -> list[Path]:
@@ -86,7 +77,7 @@ def _command_eval(args: argparse.Namespace) -> int:
     folders = _dataset_folders(args.data)
     cache = None if args.no_cache else LRCache(args.cache_dir)
     benchmarks = [BenchmarkSet(folder, args.scale, degradation, cache=cache) for folder in folders]
-    device = _resolve_device(args.device)
+    device = resolve_device(args.device)
     model = build_model(args.model, args.scale).to(device)
     save_dir = Path(args.save_images) if args.save_images else None
 
@@ -128,7 +119,7 @@ def _command_profile(args: argparse.Namespace) -> int:
     from distillsr.models.zoo import build_model
 
     input_shape = parse_input_shape(args.input)
-    device = _resolve_device(args.device)
+    device = resolve_device(args.device)
     model = build_model(args.model, args.scale).to(device)
     if model.in_channels is not None and input_shape[1] != model.in_channels:
         raise DistillsrError(f"{model.name} takes {model.in_channels} channels, not {input_shape[1]}")

@@ -15,36 +15,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from distillsr.devices import DeviceLike, resolve_device  # noqa: F401  (re-exported)
 from distillsr.errors import DistillsrError
 
 #: NTIRE efficient-SR challenge convention: FLOPs, activations and runtime are quoted for one
 #: 256x256 RGB low-resolution input.
 DEFAULT_INPUT_SHAPE: tuple[int, ...] = (1, 3, 256, 256)
-
-DeviceLike = str | torch.device
-
-
-def resolve_device(device: DeviceLike) -> torch.device:
-    """Turn a user's device spec into a concrete device, failing early with a readable message.
-
-    A bare ``cuda`` gets the current index so it compares equal to where tensors actually live.
-    """
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise DistillsrError(f"unknown device {device!r}: use 'cpu' or 'cuda'") from exc
-    if dev.type == "cpu":
-        return torch.device("cpu")
-    if dev.type != "cuda":
-        raise DistillsrError(f"unsupported device {str(dev)!r}: use 'cpu' or 'cuda'")
-    if not torch.cuda.is_available():
-        raise DistillsrError(f"device {str(dev)!r} requested but CUDA is not available")
-    index = torch.cuda.current_device() if dev.index is None else dev.index
-    if index >= torch.cuda.device_count():
-        count = torch.cuda.device_count()
-        raise DistillsrError(f"device {str(dev)!r} requested but only {count} CUDA device(s) exist")
-    return torch.device("cuda", index)
-
 
 def validate_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
     """Reject shapes that would otherwise fail deep inside the model with an unhelpful error."""
