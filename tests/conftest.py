@@ -41,3 +41,25 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+def official_weights(family: str, filename: str) -> Path:
+    """An official checkpoint under ``../shared/weights/official`` or a clean skip."""
+    return require_shared("weights", "official", family, filename)
+
+
+def read_key_file(path: Path) -> dict[str, tuple[int, ...]]:
+    """``name [d1,d2,...]`` lines of a reference key list (``#`` lines are comments)."""
+    keys = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, shape = line.split(" ", 1)
+        dims = shape.strip().strip("[]")
+        keys[name] = tuple(int(d) for d in dims.split(",") if d.strip())
+    return keys
+
+
+def state_dict_shapes(module) -> dict[str, tuple[int, ...]]:
+    return {name: tuple(t.shape) for name, t in module.state_dict().items()}

@@ -70,19 +70,19 @@ def _command_eval(args: argparse.Namespace) -> int:
     from distillsr.evaluation.runner import evaluate_set
     from distillsr.imaging.degrade import get_degradation
     from distillsr.metrics.protocols import get_protocol
-    from distillsr.models.zoo import build_model
+    from distillsr.models.zoo import load_model
 
     protocol = get_protocol(args.protocol)
-    degradation = get_degradation(args.degradation, args.scale, seed=args.seed)
     folders = _dataset_folders(args.data)
+    model = load_model(args.model, args.scale, args.weights).to(resolve_device(args.device))
+    scale = model.scale
+    degradation = get_degradation(args.degradation, scale, seed=args.seed)
     cache = None if args.no_cache else LRCache(args.cache_dir)
-    benchmarks = [BenchmarkSet(folder, args.scale, degradation, cache=cache) for folder in folders]
-    device = resolve_device(args.device)
-    model = build_model(args.model, args.scale).to(device)
+    benchmarks = [BenchmarkSet(folder, scale, degradation, cache=cache) for folder in folders]
     save_dir = Path(args.save_images) if args.save_images else None
 
     print(
-        f"model {model.name} x{args.scale} | degradation {degradation.name} | protocol {protocol.name}: "
+        f"model {model.name} x{scale} | degradation {degradation.name} | protocol {protocol.name}: "
         f"{protocol.description}" + (" | self-ensemble x8" if args.self_ensemble else "")
     )
     results = []
@@ -103,7 +103,8 @@ def _command_eval(args: argparse.Namespace) -> int:
     if args.json:
         report = {
             "model": model.name,
-            "scale": args.scale,
+            "weights": args.weights,
+            "scale": scale,
             "degradation": degradation.cache_key,
             "protocol": protocol.name,
             "protocol_description": protocol.description,
@@ -116,11 +117,12 @@ def _command_eval(args: argparse.Namespace) -> int:
 
 def _command_profile(args: argparse.Namespace) -> int:
     from distillsr.efficiency import format_report, profile_model
-    from distillsr.models.zoo import build_model
+    from distillsr.models.zoo import load_model
 
     input_shape = parse_input_shape(args.input)
     device = resolve_device(args.device)
-    model = build_model(args.model, args.scale).to(device)
+    scale = args.scale if args.scale or args.weights else 4
+    model = load_model(args.model, scale, args.weights).to(device)
     if model.in_channels is not None and input_shape[1] != model.in_channels:
         raise DistillsrError(f"{model.name} takes {model.in_channels} channels, not {input_shape[1]}")
     report = profile_model(
@@ -130,12 +132,47 @@ def _command_profile(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         warmup=args.warmup,
     )
-    print(f"model {model.name} x{args.scale}, LR input {'x'.join(map(str, input_shape[1:]))}")
+    print(f"model {model.name} x{model.scale}, LR input {'x'.join(map(str, input_shape[1:]))}")
     print(format_report(report))
     if args.json:
         from distillsr.atomic import atomic_write_text
 
-        atomic_write_text(args.json, json.dumps({"model": model.name, "scale": args.scale, **report.to_dict()}, indent=2) + "\n")
+        atomic_write_text(args.json, json.dumps({"model": model.name, "scale": model.scale, **report.to_dict()}, indent=2) + "\n")
+    return 0
+
+
+def _command_convert(args: argparse.Namespace) -> int:
+    from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
+    from distillsr.models.zoo import load_model
+
+    source = Path(args.weights)
+    target = Path(args.output)
+    if target.suffix.lower() != ".safetensors":
+        raise DistillsrError(f"output {target} must end in .safetensors")
+    if target.exists() and target.resolve() == source.resolve():
+        raise DistillsrError("refusing to overwrite the input file; choose another output name")
+    if target.exists() and not args.overwrite:
+        raise DistillsrError(f"{target} exists; pass --overwrite to replace it")
+    model = load_model(args.model, args.scale, str(source))
+    info = CheckpointInfo(
+        model=model.name,
+        scale=model.scale,
+        kwargs=model.metadata["kwargs"],
+        input_range=model.input_range,
+        form=model.metadata["form"],
+        provenance=model.metadata.get("provenance", {}),
+    )
+    save_checkpoint(target, model.network.state_dict(), info)
+    print(f"{source} -> {target}: {model.name} x{model.scale} ({info.form} form, input range 0-{info.input_range:g})")
+    if info.provenance.get("layout"):
+        print(f"recognised as {info.provenance['layout']}")
+    return 0
+
+
+def _command_zoo(args: argparse.Namespace) -> int:
+    from distillsr.models.zoo_table import format_zoo_table
+
+    print(format_zoo_table(scale=args.scale, macs=not args.no_macs, names=args.models or None))
     return 0
 
 
@@ -144,13 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     ev = commands.add_parser("eval", help="score a model on benchmark sets (PSNR/SSIM)")
-    ev.add_argument("--model", "-m", required=True, help="zoo model name (e.g. bicubic)")
+    ev.add_argument("--model", "-m", help="zoo model name (e.g. bicubic, e-rfdn); optional with --weights")
+    ev.add_argument("--weights", "-w", help="distillsr .safetensors checkpoint or an official .pth file")
     ev.add_argument(
         "--data", "-d", required=True, action="append",
         help="benchmark folder(s), comma separated or repeated: a folder of HR images, "
         "or a set folder with HR/ and LR_bicubic/X<s>/",
     )
-    ev.add_argument("--scale", "-s", required=True, type=_positive_int)
+    ev.add_argument("--scale", "-s", type=_positive_int, help="upscaling factor (default: the checkpoint's)")
     ev.add_argument("--protocol", default="classic", help="classic (Y, border=scale) or ntire (RGB, border 4)")
     ev.add_argument("--degradation", default="BI", help="BI, BD or DN (how LR images are made from HR)")
     ev.add_argument("--seed", type=int, default=0, help="noise seed of the DN degradation")
@@ -165,14 +203,29 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(handler=_command_eval)
 
     pr = commands.add_parser("profile", help="params, MACs/FLOPs, activations, runtime and memory of a model")
-    pr.add_argument("--model", "-m", required=True, help="zoo model name")
-    pr.add_argument("--scale", "-s", type=_positive_int, default=4)
+    pr.add_argument("--model", "-m", help="zoo model name; optional with --weights")
+    pr.add_argument("--weights", "-w", help="checkpoint to profile (its architecture is what counts)")
+    pr.add_argument("--scale", "-s", type=_positive_int, help="upscaling factor (default 4, or the checkpoint's)")
     pr.add_argument("--input", default="3x256x256", help="LR input size CxHxW (NTIRE convention: 3x256x256)")
     pr.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     pr.add_argument("--repeats", type=_positive_int, default=10, help="timed runs (median reported)")
     pr.add_argument("--warmup", type=int, default=2, help="untimed runs first")
     pr.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     pr.set_defaults(handler=_command_profile)
+
+    cv = commands.add_parser("convert", help="convert an official .pth checkpoint to a distillsr .safetensors file")
+    cv.add_argument("weights", help="official checkpoint (.pth) or distillsr checkpoint")
+    cv.add_argument("--output", "-o", required=True, help="output .safetensors file")
+    cv.add_argument("--model", "-m", help="expected zoo model (an error if the file is something else)")
+    cv.add_argument("--scale", "-s", type=_positive_int, help="expected scale")
+    cv.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    cv.set_defaults(handler=_command_convert)
+
+    zo = commands.add_parser("zoo", help="list the models with scales, params, MACs and published scores")
+    zo.add_argument("models", nargs="*", help="only these models (default: all)")
+    zo.add_argument("--scale", "-s", type=_positive_int, default=4, help="scale of the params/MACs columns")
+    zo.add_argument("--no-macs", action="store_true", help="skip the MACs column (faster)")
+    zo.set_defaults(handler=_command_zoo)
     return parser
 
 

@@ -9,10 +9,12 @@ from distillsr.errors import DistillsrError
 DeviceLike = str | torch.device
 
 
-def resolve_device(device: DeviceLike) -> torch.device:
+def resolve_device(device: DeviceLike, *, allow_meta: bool = False) -> torch.device:
     """Turn a user's device spec into a concrete device, failing early with a readable message.
 
     A bare ``cuda`` gets the current index so it compares equal to where tensors actually live.
+    ``meta`` (shapes only, no data) is accepted where only shapes matter, e.g. counting MACs of
+    a 43M-parameter model without running it.
     """
     if device == "auto":
         return resolve_device("cuda" if torch.cuda.is_available() else "cpu")
@@ -22,6 +24,8 @@ def resolve_device(device: DeviceLike) -> torch.device:
         raise DistillsrError(f"unknown device {device!r}: use 'cpu' or 'cuda'") from exc
     if dev.type == "cpu":
         return torch.device("cpu")
+    if dev.type == "meta" and allow_meta:
+        return dev
     if dev.type != "cuda":
         raise DistillsrError(f"unsupported device {str(dev)!r}: use 'cpu' or 'cuda'")
     if not torch.cuda.is_available():

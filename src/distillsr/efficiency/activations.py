@@ -96,7 +96,7 @@ def count_activations(
 ) -> ActivationCount:
     """Run one eval-mode, no-grad forward at ``input_shape`` and count conv outputs and convs."""
     shape = validate_shape(input_shape)
-    dev = resolve_device(device)
+    dev = resolve_device(device, allow_meta=True)
     with prepared(model, dev, dtype) as target, torch.no_grad():
         x = make_input(shape, dev, dtype)
         watcher = _ConvWatcher()

@@ -60,10 +60,12 @@ def count_ops(
     """Run one eval-mode, no-grad forward at ``input_shape`` and count its MACs and FLOPs.
 
     The default 1x3x256x256 input is the NTIRE challenge convention; pass the shape your numbers
-    should be quoted at, since cost grows with the number of input pixels.
+    should be quoted at, since cost grows with the number of input pixels. ``device="meta"``
+    counts from shapes alone (build the model under ``torch.device("meta")``), which is instant
+    even for large models whose cost does not depend on the data.
     """
     shape = validate_shape(input_shape)
-    dev = resolve_device(device)
+    dev = resolve_device(device, allow_meta=True)
     with prepared(model, dev, dtype) as target, torch.no_grad():
         x = make_input(shape, dev, dtype)
         counter = FlopCounterMode(display=False)

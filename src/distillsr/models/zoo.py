@@ -1,18 +1,34 @@
 """The named models distillsr knows: an explicit table, built on demand.
 
-Each entry maps a name to a builder and the facts a user needs before building it (scales,
-input range, what it is). Nothing is imported or built until :func:`build_model` asks for it, and
-there is no scanning of modules: adding a model means adding one row here.
+Each entry maps a name to a constructor with default hyperparameters and the facts a user needs
+before building it: scales, input value range, train/deploy form, exact parameter counts, official
+weights and published scores with their protocol and source. Nothing is imported or built until
+:func:`build_model` asks for it, and there is no scanning of modules: adding a model means adding
+one row here.
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
+from torch import nn
+
 from distillsr.errors import DistillsrError
+from distillsr.models import published
+from distillsr.models.published import PublishedScore
 from distillsr.models.sr_model import SRModel
+
+
+@dataclass(frozen=True)
+class OfficialWeights:
+    """An official checkpoint file users can download and load directly (sha256 checked)."""
+
+    filename: str
+    scale: int
+    url: str
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -21,33 +37,255 @@ class ZooEntry:
 
     name: str
     description: str
-    builder: Callable[[int], object]
+    factory: Callable[..., nn.Module]  # called as factory(scale=s, **kwargs)
     scales: tuple[int, ...] | None  # None: any integer scale
+    defaults: dict = field(default_factory=dict)
     input_range: float = 1.0
     in_channels: int | None = 3
+    form: str = "plain"  # "train" (has foldable blocks), "deploy" (folded), or "plain" (nothing to fold)
+    params: dict[int, int] = field(default_factory=dict)  # exact counts per scale (official/published)
+    widths: tuple[float, ...] | None = None  # slimmable (CSD) models
+    weights: tuple[OfficialWeights, ...] = ()
+    published: tuple[PublishedScore, ...] = ()
+    source: str = ""
 
     def supports(self, scale: int) -> bool:
         return self.scales is None or scale in self.scales
 
+    def build(self, scale: int, **overrides) -> nn.Module:
+        """The bare network at ``scale`` (hyperparameters: defaults, then ``overrides``)."""
+        kwargs = {**self.defaults, **overrides}
+        try:
+            return self.factory(scale=scale, **kwargs)
+        except (TypeError, ValueError) as error:
+            raise DistillsrError(f"hyperparameters do not fit model {self.name}: {error}") from None
 
-def _build_bicubic(scale: int):
+
+# --- constructors, imported on use so that listing the zoo imports no model code ---------------
+
+
+def _bicubic(scale: int, **kwargs) -> nn.Module:
     from distillsr.models.bicubic import BicubicUpsampler
 
-    return BicubicUpsampler(scale)
+    return BicubicUpsampler(scale, **kwargs)
 
 
-ZOO: dict[str, ZooEntry] = {
-    entry.name: entry
-    for entry in (
-        ZooEntry(
-            name="bicubic",
-            description="MATLAB-compatible bicubic upsampling (the baseline row of SR tables)",
-            builder=_build_bicubic,
-            scales=None,
-            in_channels=None,
+def _rfdn(scale: int, **kwargs) -> nn.Module:
+    from distillsr.models.rfdn import RFDN
+
+    return RFDN(scale=scale, **kwargs)
+
+
+def _imdn(scale: int, **kwargs) -> nn.Module:
+    from distillsr.models.imdn import IMDN
+
+    return IMDN(scale=scale, **kwargs)
+
+
+def _ddistill(scale: int, **kwargs) -> nn.Module:
+    from distillsr.models.ddistill import DDistillSR
+
+    return DDistillSR(scale=scale, **kwargs)
+
+
+def _dipnet(scale: int, **kwargs) -> nn.Module:
+    from distillsr.models.dipnet import DIPNet
+
+    return DIPNet(scale=scale, **kwargs)
+
+
+def _edsr(scale: int, **kwargs) -> nn.Module:
+    from distillsr.models.edsr import EDSR
+
+    return EDSR(scale=scale, **kwargs)
+
+
+def _rcan(scale: int, **kwargs) -> nn.Module:
+    from distillsr.models.rcan import RCAN
+
+    return RCAN(scale=scale, **kwargs)
+
+
+def _carn(scale: int, **kwargs) -> nn.Module:
+    from distillsr.models.carn import CARN
+
+    return CARN(scale=scale, **kwargs)
+
+
+_RFDN_REPO = "https://github.com/njulj/RFDN/raw/7cf4e25/trained_model"
+_IMDN_REPO = "https://github.com/Zheng222/IMDN/raw/8f158e6/checkpoints"
+_DDISTILL_REPO = "https://github.com/icandle/DDistill-SR/raw/b34bb97/model-backup"
+_DIPNET_REPO = "https://github.com/xiumu00/DIPNet/raw"
+CSD_WIDTHS = (1.0, 0.75, 0.5, 0.25)
+
+_ENTRIES = (
+    ZooEntry(
+        name="bicubic",
+        description="MATLAB-compatible bicubic upsampling (the baseline row of SR tables)",
+        factory=_bicubic,
+        scales=None,
+        in_channels=None,
+        published=published.BICUBIC,
+        source="MATLAB imresize",
+    ),
+    ZooEntry(
+        name="e-rfdn",
+        description="E-RFDN, AIM 2020 efficient-SR winner: 4 RFDB x 50 ch, ESA, no block residual",
+        factory=_rfdn,
+        scales=(2, 3, 4),
+        defaults={"channels": 50, "num_blocks": 4, "attention": "esa", "block_residual": False},
+        input_range=255.0,
+        params={4: 433_448},
+        weights=(
+            OfficialWeights(
+                "RFDN_AIM.pth", 4, f"{_RFDN_REPO}/RFDN_AIM.pth",
+                "11af8ec8ebd68689e90ef1e29044f9804c72d3bd9f7573820b7b26035782760c",
+            ),
         ),
-    )
-}
+        published=published.E_RFDN,
+        source="Liu et al., ECCVW 2020; njulj/RFDN",
+    ),
+    ZooEntry(
+        name="rfdn",
+        description="RFDN (paper model): 6 RFDB x 48 ch, CCA (r=4), block residual",
+        factory=_rfdn,
+        scales=(2, 3, 4),
+        defaults={"channels": 48, "num_blocks": 6, "attention": "cca", "block_residual": True, "cca_reduction": 4},
+        params={2: 534_036, 3: 540_531, 4: 549_624},
+        published=published.RFDN,
+        source="Liu et al., ECCVW 2020 (Table 3); CCA + residual inferred from the published counts",
+    ),
+    ZooEntry(
+        name="rfdn-l",
+        description="RFDN-L: 6 RFDB x 52 ch, CCA (r=4), block residual",
+        factory=_rfdn,
+        scales=(2, 3, 4),
+        defaults={"channels": 52, "num_blocks": 6, "attention": "cca", "block_residual": True, "cca_reduction": 4},
+        params={2: 625_962, 3: 632_997, 4: 642_846},
+        source="Liu et al., ECCVW 2020; published counts not found (ours are computed)",
+    ),
+    ZooEntry(
+        name="imdn",
+        description="IMDN: 6 IMDB x 64 ch with contrast-aware channel attention",
+        factory=_imdn,
+        scales=(2, 3, 4),
+        defaults={"channels": 64, "num_blocks": 6},
+        params={2: 694_404, 3: 703_059, 4: 715_176},
+        weights=tuple(
+            OfficialWeights(f"IMDN_x{s}.pth", s, f"{_IMDN_REPO}/IMDN_x{s}.pth", sha)
+            for s, sha in (
+                (2, "740b39653592bd3f49955a21cd9e16f2d37f2c413368cc09327601b8fbe42ce1"),
+                (3, "11b1716a19bc16e5e353e1db798d476169338e631eb170c82d765559888cb028"),
+                (4, "e660c38221147217a136debeb99eb304d62d9c0f73ac421ed66281b619719714"),
+            )
+        ),
+        published=published.IMDN,
+        source="Hui et al., ACM MM 2019; Zheng222/IMDN",
+    ),
+    ZooEntry(
+        name="ddistill-sr",
+        description="DDistill-SR: DFDB blocks of reparameterized dynamic units (DBB + DCD) with DDF, 56 ch, L=16",
+        factory=_ddistill,
+        scales=(2, 3, 4),
+        defaults={"channels": 56, "num_blocks": 4, "fusion_rank": 16, "deploy": False},
+        form="train",
+        params={2: 1_154_824, 3: 1_162_399, 4: 1_173_004},
+        weights=(
+            OfficialWeights(
+                "DDistill-SRx4_inference.pth", 4, f"{_DDISTILL_REPO}/DDistill-SRx4_inference.pth",
+                "d0a7a6d99dcfbd8ea605e83354b8c1225bbd6aab6656ca07793df9a7c08db5a4",
+            ),
+        ),
+        published=published.DDISTILL_SR,
+        source="Wang et al., IEEE TMM 2023; icandle/DDistill-SR",
+    ),
+    ZooEntry(
+        name="dipnet",
+        description="DIPNet (NTIRE 2023 fastest): 4 RRFB, 44 trunk / 38 mid ch, ESA16, bias-free (deploy form)",
+        factory=_dipnet,
+        scales=(2, 3, 4),
+        defaults={"channels": 44, "mid_channels": 38, "esa_channels": 16, "num_blocks": 4, "bias": False, "block": "plain"},
+        form="deploy",
+        params={4: 243_252},
+        weights=(
+            OfficialWeights(
+                "DIPNet.pth", 4, f"{_DIPNET_REPO}/69f43a7/model_zoo/DIPNet.pth",
+                "7495450802b78cd15f4892851b2479de6605b24f1df1dbbfcaa5227201d61cc1",
+            ),
+        ),
+        published=published.DIPNET,
+        source="Yu et al., CVPRW 2023; xiumu00/DIPNet",
+    ),
+    ZooEntry(
+        name="edipv1",
+        description="EDIPv1: DIPNet's factsheet model, 44 trunk / 32 mid ch, with biases",
+        factory=_dipnet,
+        scales=(2, 3, 4),
+        defaults={"channels": 44, "mid_channels": 32, "esa_channels": 16, "num_blocks": 4, "bias": True, "block": "plain"},
+        form="deploy",
+        params={4: 209_260},
+        weights=(
+            OfficialWeights(
+                "EDIPv1.pth", 4, f"{_DIPNET_REPO}/587817b/model_zoo/team34_EDIPv1.pth",
+                "e73117a666dc2a82efc1f4d252cf052178fe1026bddad295ea4b285ae60d1dc3",
+            ),
+        ),
+        published=published.EDIPV1,
+        source="Yu et al., NTIRE 2023 factsheet; xiumu00/DIPNet @587817b",
+    ),
+    ZooEntry(
+        name="dipnet-student",
+        description="DIPNet's train-time student: RRRB blocks at 48 ch, folds into the plain 48-ch DIPNet",
+        factory=_dipnet,
+        scales=(2, 3, 4),
+        defaults={"channels": 48, "mid_channels": 48, "esa_channels": 16, "num_blocks": 4, "bias": False, "block": "rrrb"},
+        form="train",
+        source="Yu et al., NTIRE 2023 factsheet (RRRB figure)",
+    ),
+    ZooEntry(
+        name="edsr-baseline",
+        description="EDSR baseline (16 x 64), channel-splitting (CSD) widths 1.0/0.75/0.5/0.25",
+        factory=_edsr,
+        scales=(2, 3, 4),
+        defaults={"num_blocks": 16, "channels": 64, "res_scale": 1.0},
+        input_range=255.0,
+        widths=CSD_WIDTHS,
+        source="Lim et al., CVPRW 2017; CSD (Wang et al., IJCAI 2021)",
+    ),
+    ZooEntry(
+        name="edsr",
+        description="EDSR (32 x 256, res-scale 0.1), channel-splitting (CSD) widths 1.0/0.75/0.5/0.25",
+        factory=_edsr,
+        scales=(2, 3, 4),
+        defaults={"num_blocks": 32, "channels": 256, "res_scale": 0.1},
+        input_range=255.0,
+        widths=CSD_WIDTHS,
+        published=published.EDSR_CSD,
+        source="Lim et al., CVPRW 2017; CSD (Wang et al., IJCAI 2021), Booooooooooo/CSD",
+    ),
+    ZooEntry(
+        name="rcan",
+        description="RCAN (10 groups x 20 RCAB x 64 ch), channel-splitting (CSD) widths",
+        factory=_rcan,
+        scales=(2, 3, 4),
+        defaults={},
+        input_range=255.0,
+        widths=CSD_WIDTHS,
+        source="Zhang et al., ECCV 2018; CSD (Wang et al., IJCAI 2021)",
+    ),
+    ZooEntry(
+        name="carn",
+        description="CARN (CSD version, 64 ch), channel-splitting (CSD) widths",
+        factory=_carn,
+        scales=(2, 3, 4),
+        defaults={},
+        input_range=255.0,
+        widths=CSD_WIDTHS,
+        source="Ahn et al., ECCV 2018; CSD (Wang et al., IJCAI 2021)",
+    ),
+)
+
+ZOO: dict[str, ZooEntry] = {entry.name: entry for entry in _ENTRIES}
 
 
 def get_entry(name: str) -> ZooEntry:
@@ -60,18 +298,54 @@ def get_entry(name: str) -> ZooEntry:
     raise DistillsrError(f"unknown model {name!r}{hint}")
 
 
-def build_model(name: str, scale: int) -> SRModel:
-    """Build a zoo model at ``scale`` as an :class:`SRModel` in eval mode."""
-    entry = get_entry(name)
-    if not isinstance(scale, int) or scale < 1:
+def _check_scale(entry: ZooEntry, scale: object) -> int:
+    if not isinstance(scale, int) or isinstance(scale, bool) or scale < 1:
         raise DistillsrError(f"scale must be a positive integer, got {scale!r}")
     if not entry.supports(scale):
-        raise DistillsrError(f"model {entry.name} exists for scales {entry.scales}, not x{scale}")
-    network = entry.builder(scale)
+        raise DistillsrError(f"model {entry.name} exists for scales {', '.join(map(str, entry.scales))}, not x{scale}")
+    return scale
+
+
+def build_model(name: str, scale: int, **overrides) -> SRModel:
+    """Build a zoo model at ``scale`` with fresh weights as an :class:`SRModel` in eval mode."""
+    entry = get_entry(name)
+    network = entry.build(_check_scale(entry, scale), **overrides)
     return SRModel(
         network=network,
         name=entry.name,
         scale=scale,
         input_range=entry.input_range,
         in_channels=entry.in_channels,
+        metadata={"kwargs": {**entry.defaults, **overrides}, "form": entry.form},
+    ).eval()
+
+
+def load_model(name: str | None, scale: int | None, weights: str | None) -> SRModel:
+    """A zoo model with weights from a distillsr checkpoint or an official file.
+
+    ``name`` and ``scale`` may be None when ``weights`` is given (the file says what it is); when
+    given, they must agree with the file, or the error names the mismatch.
+    """
+    if weights is None:
+        if name is None or scale is None:
+            raise DistillsrError("give a model name and a scale, or a weights file")
+        return build_model(name, scale)
+    from distillsr.checkpoints.load import load_state_dict_strictly, read_weights
+
+    loaded = read_weights(weights)
+    info = loaded.info
+    if name is not None and get_entry(name).name != info.model:
+        raise DistillsrError(f"{weights} holds a {info.model} x{info.scale} model, not {name}")
+    if scale is not None and scale != info.scale:
+        raise DistillsrError(f"{weights} is a x{info.scale} {info.model} model, but x{scale} was asked for")
+    entry = get_entry(info.model)
+    network = entry.build(_check_scale(entry, info.scale), **info.kwargs)
+    load_state_dict_strictly(network, loaded.state_dict, f"{entry.name} x{info.scale}")
+    return SRModel(
+        network=network,
+        name=entry.name,
+        scale=info.scale,
+        input_range=info.input_range,
+        in_channels=entry.in_channels,
+        metadata={"kwargs": {**entry.defaults, **info.kwargs}, "form": info.form, "provenance": info.provenance, "weights": str(weights)},
     ).eval()

@@ -1,0 +1,108 @@
+"""Recognise icandle/DDistill-SR checkpoints, deploy (``*_inference.pth``) or train-time form.
+
+The official module names are distillsr's, so conversion is a read of the hyperparameters from
+tensor shapes followed by an exact check: the implied :class:`~distillsr.models.ddistill.DDistillSR`
+is built on the meta device and its keys and shapes must equal the checkpoint's. The first gate is
+the dynamic branch (``dy_branch``), which no RFDN / IMDN / DIPNet checkpoint has although they
+share names such as ``fea_conv``, ``B1.c1_r`` and ``esa.conv1``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+
+from distillsr.checkpoints.official.conversion import Conversion, strip_prefix, upsampler_scale
+
+_DYNAMIC = "B1.c1_r.unit.dy_branch.q.weight"
+_DEPLOY = "B1.c1_r.unit.dbb_reparam.weight"
+_TRAIN = "B1.c1_r.unit.dbb_origin.conv.weight"
+_UPSAMPLER = re.compile(r"upsamplerx(\d+)\.0\.weight")
+
+# (in_channels, channels, num_blocks, fusion_rank, scale) of the released checkpoint.
+_RELEASED = (3, 56, 4, 16, 4)
+
+
+def _count_blocks(state_dict: dict[str, torch.Tensor]) -> int:
+    count = 0
+    while f"B{count + 1}.c1_r.unit.dy_branch.q.weight" in state_dict:
+        count += 1
+    return count
+
+
+def _read_config(state_dict: dict[str, torch.Tensor]) -> dict | None:
+    """Constructor kwargs implied by the key names and shapes, or None when they do not fit."""
+    if "fea_conv.weight" not in state_dict:
+        return None
+    deploy = _DEPLOY in state_dict
+    if deploy == (_TRAIN in state_dict):
+        return None  # neither form, or a mixture of both
+    scales = [int(m.group(1)) for key in state_dict if (m := _UPSAMPLER.fullmatch(key))]
+    if len(scales) != 1:
+        return None
+    scale = scales[0]
+    fea_conv, q, tail = state_dict["fea_conv.weight"], state_dict[_DYNAMIC], state_dict[f"upsamplerx{scale}.0.weight"]
+    if fea_conv.dim() != 4 or q.dim() != 4 or tail.dim() != 4:
+        return None
+    channels, in_channels = (int(d) for d in fea_conv.shape[:2])
+    if upsampler_scale(tail.shape[0], in_channels) != scale:
+        return None  # the name and the pixel-shuffle width disagree
+    return {
+        "scale": scale,
+        "in_channels": in_channels,
+        "channels": channels,
+        "num_blocks": _count_blocks(state_dict),
+        "fusion_rank": int(q.shape[0]),
+        "deploy": deploy,
+    }
+
+
+def _expected_shapes(kwargs: dict) -> dict[str, tuple[int, ...]]:
+    """Keys and shapes of ``DDistillSR(**kwargs)``, built on the meta device (no memory, no init)."""
+    from distillsr.models.ddistill import DDistillSR
+
+    with torch.device("meta"):
+        model = DDistillSR(**kwargs)
+    return {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+
+
+def _describe(kwargs: dict) -> str:
+    form = "deploy" if kwargs["deploy"] else "train-time"
+    signature = (kwargs["in_channels"], kwargs["channels"], kwargs["num_blocks"], kwargs["fusion_rank"], kwargs["scale"])
+    if kwargs["deploy"] and signature == _RELEASED:
+        return "DDistill-SR deploy (icandle/DDistill-SR), DDistill-SRx4_inference.pth configuration"
+    return (
+        f"DDistill-SR {form} (icandle/DDistill-SR): {kwargs['num_blocks']} blocks x {kwargs['channels']} channels, "
+        f"L = {kwargs['fusion_rank']}, x{kwargs['scale']}"
+    )
+
+
+def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
+    """A :class:`Conversion` for a DDistill-SR state dict (either form); None for any other layout."""
+    if not isinstance(state_dict, dict) or not state_dict:
+        return None
+    state_dict = strip_prefix(state_dict)
+    if _DYNAMIC not in state_dict:
+        return None
+    if not all(isinstance(value, torch.Tensor) for value in state_dict.values()):
+        return None
+    config = _read_config(state_dict)
+    if config is None or config["num_blocks"] < 1:
+        return None
+    try:
+        expected = _expected_shapes(config)
+    except (ValueError, RuntimeError):
+        return None
+    if {name: tuple(tensor.shape) for name, tensor in state_dict.items()} != expected:
+        return None
+    layout = _describe(config)
+    scale = config.pop("scale")
+    return Conversion(
+        model="ddistill-sr",
+        scale=scale,
+        kwargs=config,
+        state_dict=dict(state_dict),
+        layout=layout,
+        input_range=1.0,
+    )
