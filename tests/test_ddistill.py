@@ -52,7 +52,7 @@ def param_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def randomise(model: nn.Module, seed: int, std: float = 0.2) -> nn.Module:
+def randomise(model: nn.Module, seed: int, std: float = 0.1) -> nn.Module:
     """Random weights and random BN statistics, so no branch or BN of a fold hides behind defaults."""
     generator = torch.Generator().manual_seed(seed)
 

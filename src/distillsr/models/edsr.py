@@ -124,12 +124,12 @@ class EDSR(SlimmableNetwork):
         self.init_widths(widths)
 
     @classmethod
-    def baseline(cls, scale: int, **kwargs) -> "EDSR":
+    def baseline(cls, scale: int, **kwargs) -> EDSR:
         """The EDSR paper's baseline: 16 blocks x 64 channels, no residual scaling."""
         return cls(scale, num_blocks=16, channels=64, res_scale=1.0, **kwargs)
 
     @classmethod
-    def large(cls, scale: int, **kwargs) -> "EDSR":
+    def large(cls, scale: int, **kwargs) -> EDSR:
         """The EDSR paper's full model and CSD's teacher: 32 blocks x 256 channels, res_scale 0.1
         (without the scaling the 256-channel residuals destabilise training)."""
         return cls(scale, num_blocks=32, channels=256, res_scale=0.1, **kwargs)

@@ -56,7 +56,7 @@ class RCAB(nn.Module):
         self.body = nn.ModuleList(
             SlimmableConv2d(channels, channels, kernel_size, padding=kernel_size // 2) for _ in range(2)
         )
-        self.caLayer = CALayer(channels, reduction)  # noqa: N815 - official checkpoint key
+        self.caLayer = CALayer(channels, reduction)  # camelCase: the official checkpoint key
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
