@@ -3,7 +3,6 @@ file that does not fit says so clearly."""
 
 from __future__ import annotations
 
-import pickle
 
 import numpy as np
 import pytest

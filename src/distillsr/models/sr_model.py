@@ -47,6 +47,14 @@ class SRModel:
         self.network.eval()
         return self
 
+    def set_width(self, width: float) -> "SRModel":
+        """Run a channel-splitting (CSD) model at ``width``; other models refuse."""
+        setter = getattr(self.network, "set_width", None)
+        if setter is None:
+            raise DistillsrError(f"{self.name} is not a channel-splitting model: it has no widths")
+        setter(width)
+        return self
+
     @property
     def device(self) -> torch.device:
         for tensor in self.network.parameters():

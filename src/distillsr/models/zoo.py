@@ -244,7 +244,7 @@ _ENTRIES = (
     ),
     ZooEntry(
         name="edsr-baseline",
-        description="EDSR baseline (16 x 64), channel-splitting (CSD) widths 1.0/0.75/0.5/0.25",
+        description="EDSR baseline (16 x 64), channel-splitting (CSD)",
         factory=_edsr,
         scales=(2, 3, 4),
         defaults={"num_blocks": 16, "channels": 64, "res_scale": 1.0},
@@ -254,7 +254,7 @@ _ENTRIES = (
     ),
     ZooEntry(
         name="edsr",
-        description="EDSR (32 x 256, res-scale 0.1), channel-splitting (CSD) widths 1.0/0.75/0.5/0.25",
+        description="EDSR (32 x 256, res-scale 0.1), channel-splitting (CSD)",
         factory=_edsr,
         scales=(2, 3, 4),
         defaults={"num_blocks": 32, "channels": 256, "res_scale": 0.1},
@@ -265,7 +265,7 @@ _ENTRIES = (
     ),
     ZooEntry(
         name="rcan",
-        description="RCAN (10 groups x 20 RCAB x 64 ch), channel-splitting (CSD) widths",
+        description="RCAN (10 groups x 20 RCAB x 64 ch), channel-splitting (CSD)",
         factory=_rcan,
         scales=(2, 3, 4),
         defaults={},
@@ -275,7 +275,7 @@ _ENTRIES = (
     ),
     ZooEntry(
         name="carn",
-        description="CARN (CSD version, 64 ch), channel-splitting (CSD) widths",
+        description="CARN (CSD version, 64 ch), channel-splitting (CSD)",
         factory=_carn,
         scales=(2, 3, 4),
         defaults={},

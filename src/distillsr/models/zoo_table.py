@@ -23,12 +23,25 @@ def macs_at_ntire_input(entry: ZooEntry, scale: int) -> int | None:
         return None
 
 
+def _widths_cell(entry: ZooEntry, scale: int) -> str:
+    """Parameters actually used at each width of a slimmable (CSD) model."""
+    if not entry.widths:
+        return ""
+    from distillsr.nn.slimmable import active_parameter_count
+
+    with torch.device("meta"):
+        network = entry.build(scale)
+    counts = ", ".join(f"{w:g}: {active_parameter_count(network, w) / 1e6:.2f}M" for w in entry.widths)
+    return f"; params used per width {counts}"
+
+
 def _scores_cell(entry: ZooEntry, scale: int) -> str:
     wanted = [s for s in entry.published if s.scale == scale and s.dataset in ("Set5", "Set14")]
     if not wanted:
         return "-"
     return "; ".join(
-        f"{s.dataset} {s.psnr:.2f}" + (f"/{s.ssim:.4f}" if s.ssim is not None else "") + f" ({s.protocol}, {s.kind})"
+        f"{s.dataset} {s.psnr:.2f}" + (f"/{s.ssim:.4f}" if s.ssim is not None else "")
+        + f" ({s.protocol}, {s.kind}{', ' + s.note.split(',')[0] if s.note else ''})"
         for s in wanted[:4]
     )
 
@@ -51,7 +64,7 @@ def format_zoo_table(scale: int = 4, macs: bool = True, names: list[str] | None 
         if macs:
             counted = macs_at_ntire_input(entry, scale)
             gmacs = f"{counted / 1e9:.2f}" if counted is not None else "n/a"
-        widths = f" widths {'/'.join(f'{w:g}' for w in entry.widths)}" if entry.widths else ""
+        widths = _widths_cell(entry, scale)
         lines.append(
             f"{entry.name:<15} {scales:<8} {entry.form:<7} {entry.input_range:>5g} {params:>11,} {gmacs:>11}  "
             f"{_scores_cell(entry, scale)}"

@@ -27,7 +27,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from distillsr.nn.dbb import DiverseBranches
-from distillsr.nn.reparam import Foldable
 
 
 def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
@@ -54,7 +53,9 @@ class DynamicBranch(nn.Module):
     """Predicts Λ(x) and computes the DCD residual ``P · (BN1d(Φ(x) z) + z)`` with ``z = BN2d(Q x)``.
 
     ``rank`` is L, the width of the dynamic subspace. The squeeze width ``max(C_in, L²) // 16``
-    is the official formula (it is 16 for the released 56-channel, L = 16 model).
+    is the official formula (it is 16 for the released 56-channel, L = 16 model). When both
+    ``C_in`` and ``L²`` are below 16 it is 0, and the branch is no longer dynamic (Λ = 1, Φ = 0),
+    as with the official code; PyTorch warns about the empty Linears then.
     """
 
     def __init__(self, in_channels: int, out_channels: int, rank: int) -> None:
@@ -104,7 +105,7 @@ class DynamicDBB(DiverseBranches):
         scale, residual = self.dy_branch(x)
         return _modulate(self.static(x), scale, residual, self.activation)
 
-    def fold(self) -> "DynamicConv":
+    def fold(self) -> DynamicConv:
         """The deploy unit: the DBB as one ``dbb_reparam`` conv, the dynamic branch copied."""
         return DynamicConv.from_parts(copy.deepcopy(self.dy_branch), self.folded_conv(), copy.deepcopy(self.activation))
 
@@ -121,7 +122,7 @@ class DynamicConv(nn.Module):
         self.activation = activation if activation is not None else nn.Identity()
 
     @classmethod
-    def from_parts(cls, dy_branch: DynamicBranch, conv: nn.Conv2d, activation: nn.Module) -> "DynamicConv":
+    def from_parts(cls, dy_branch: DynamicBranch, conv: nn.Conv2d, activation: nn.Module) -> DynamicConv:
         """Assemble from existing modules (what a fold produces), keeping their dtype and device."""
         unit = cls.__new__(cls)
         nn.Module.__init__(unit)
