@@ -34,7 +34,9 @@ def test_parameter_counts(name, scale):
 
 def test_e_rfdn_has_the_official_key_layout():
     keys = read_key_file(require_shared("reference", "keys", "rfdn_RFDN_AIM.pth.txt"))
-    assert state_dict_shapes(get_entry("e-rfdn").build(4)) == keys
+    ours = state_dict_shapes(get_entry("e-rfdn").build(4))
+    assert ours == keys
+    assert list(ours) == list(keys)  # same order too, so files we write list keys like the official ones
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])

@@ -24,13 +24,15 @@ class ESA(nn.Module):
     def __init__(self, channels: int, reduced: int, *, light: bool = False) -> None:
         super().__init__()
         self.light = light
+        # Registration order = the official state-dict order, so saved files list keys alike.
         self.conv1 = nn.Conv2d(channels, reduced, 1)
         self.conv_f = nn.Conv2d(reduced, reduced, 1)
-        self.conv2 = nn.Conv2d(reduced, reduced, 3, stride=2, padding=0)
         if not light:
             self.conv_max = nn.Conv2d(reduced, reduced, 3, padding=1)
-            self.conv3_ = nn.Conv2d(reduced, reduced, 3, padding=1)
+        self.conv2 = nn.Conv2d(reduced, reduced, 3, stride=2, padding=0)
         self.conv3 = nn.Conv2d(reduced, reduced, 3, padding=1)
+        if not light:
+            self.conv3_ = nn.Conv2d(reduced, reduced, 3, padding=1)
         self.conv4 = nn.Conv2d(reduced, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
