@@ -3,13 +3,16 @@ file that does not fit says so clearly."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
-
 from conftest import official_weights
-from distillsr.checkpoints.format import CheckpointInfo, read_checkpoint, save_checkpoint
+
+from distillsr.checkpoints.format import (
+    CheckpointInfo,
+    read_checkpoint,
+    save_checkpoint,
+)
 from distillsr.checkpoints.load import read_torch_file, read_weights
 from distillsr.cli import main
 from distillsr.errors import DistillsrError

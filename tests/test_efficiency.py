@@ -21,6 +21,7 @@ from distillsr.efficiency import (
     OpCount,
     ParamCount,
     RuntimeStats,
+    _rss,
     count_activations,
     count_ops,
     count_parameters,
@@ -29,7 +30,6 @@ from distillsr.efficiency import (
     measure_runtime,
     profile_model,
 )
-from distillsr.efficiency import _rss
 from distillsr.errors import DistillsrError
 
 MiB = 2**20

@@ -9,7 +9,12 @@ from PIL import Image
 
 from distillsr.errors import DistillsrError
 from distillsr.imaging.degrade import modcrop
-from distillsr.imaging.resize import contributions, imresize, imresize_torch, output_size
+from distillsr.imaging.resize import (
+    contributions,
+    imresize,
+    imresize_torch,
+    output_size,
+)
 
 SET5 = ("baby", "bird", "butterfly", "head", "woman")
 

@@ -28,8 +28,18 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from distillsr.models.edsr import DIV2K_RGB_MEAN, MeanShift, ResidualBlock, check_sr_config
-from distillsr.nn.slimmable import DEFAULT_WIDTHS, SlimmableConv2d, SlimmableNetwork, SlimmableUpsampler
+from distillsr.models.edsr import (
+    DIV2K_RGB_MEAN,
+    MeanShift,
+    ResidualBlock,
+    check_sr_config,
+)
+from distillsr.nn.slimmable import (
+    DEFAULT_WIDTHS,
+    SlimmableConv2d,
+    SlimmableNetwork,
+    SlimmableUpsampler,
+)
 
 
 class FusionConv(nn.Module):

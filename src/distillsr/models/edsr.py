@@ -21,7 +21,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from distillsr.errors import DistillsrError
-from distillsr.nn.slimmable import DEFAULT_WIDTHS, SlimmableConv2d, SlimmableNetwork, SlimmableUpsampler
+from distillsr.nn.slimmable import (
+    DEFAULT_WIDTHS,
+    SlimmableConv2d,
+    SlimmableNetwork,
+    SlimmableUpsampler,
+)
 
 DIV2K_RGB_MEAN: tuple[float, float, float] = (0.4488, 0.4371, 0.4040)
 

@@ -20,7 +20,12 @@ import torch
 from torch import nn
 
 from distillsr.models.edsr import DIV2K_RGB_MEAN, MeanShift, check_sr_config
-from distillsr.nn.slimmable import DEFAULT_WIDTHS, SlimmableConv2d, SlimmableNetwork, SlimmableUpsampler
+from distillsr.nn.slimmable import (
+    DEFAULT_WIDTHS,
+    SlimmableConv2d,
+    SlimmableNetwork,
+    SlimmableUpsampler,
+)
 
 
 class CALayer(nn.Module):

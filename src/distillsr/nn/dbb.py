@@ -24,7 +24,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from distillsr.nn.reparam import Foldable, average_kernel, compose_1x1_kxk, conv_from, fuse_bn, pad_to
+from distillsr.nn.reparam import (
+    Foldable,
+    average_kernel,
+    compose_1x1_kxk,
+    conv_from,
+    fuse_bn,
+    pad_to,
+)
 
 
 class IdentityBasedConv1x1(nn.Module):

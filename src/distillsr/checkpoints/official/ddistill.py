@@ -13,7 +13,11 @@ import re
 
 import torch
 
-from distillsr.checkpoints.official.conversion import Conversion, strip_prefix, upsampler_scale
+from distillsr.checkpoints.official.conversion import (
+    Conversion,
+    strip_prefix,
+    upsampler_scale,
+)
 
 _DYNAMIC = "B1.c1_r.unit.dy_branch.q.weight"
 _DEPLOY = "B1.c1_r.unit.dbb_reparam.weight"

@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import torch
 
-from distillsr.checkpoints.official.conversion import Conversion, strip_prefix, upsampler_scale
+from distillsr.checkpoints.official.conversion import (
+    Conversion,
+    strip_prefix,
+    upsampler_scale,
+)
 
 _REQUIRED = (
     "conv_1.weight",

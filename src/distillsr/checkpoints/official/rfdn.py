@@ -6,7 +6,11 @@ import re
 
 import torch
 
-from distillsr.checkpoints.official.conversion import Conversion, strip_prefix, upsampler_scale
+from distillsr.checkpoints.official.conversion import (
+    Conversion,
+    strip_prefix,
+    upsampler_scale,
+)
 
 
 def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:

@@ -1,0 +1,108 @@
+"""``distillsr eval``: PSNR/SSIM of a model on benchmark folders, under a named protocol."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from distillsr.commands.common import positive_int
+from distillsr.devices import resolve_device
+from distillsr.errors import DistillsrError
+
+
+def _dataset_folders(values: list[str]) -> list[Path]:
+    folders = [Path(part) for value in values for part in value.split(",") if part.strip()]
+    if not folders:
+        raise DistillsrError("--data needs at least one folder")
+    return folders
+
+
+def _format_eval_table(results, protocol, verbose: bool) -> str:
+    tag = protocol.name
+    header = f"{'dataset':<16} {'images':>6} {'PSNR ' + tag + ' (dB)':>20} {'SSIM ' + tag:>14}"
+    lines = [header, "-" * len(header)]
+    for result in results:
+        mean = result.mean
+        lines.append(f"{result.dataset:<16} {len(result.images):>6} {mean.psnr:>20.4f} {mean.ssim:>14.4f}")
+        if verbose:
+            for image in result.images:
+                lines.append(f"  {image.name:<14} {'':>6} {image.score.psnr:>20.4f} {image.score.ssim:>14.4f}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from distillsr.atomic import atomic_write_text
+    from distillsr.data.benchmark import BenchmarkSet
+    from distillsr.data.lr_cache import LRCache
+    from distillsr.evaluation.runner import evaluate_set
+    from distillsr.imaging.degrade import get_degradation
+    from distillsr.metrics.protocols import get_protocol
+    from distillsr.models.zoo import load_model
+
+    protocol = get_protocol(args.protocol)
+    folders = _dataset_folders(args.data)
+    model = load_model(args.model, args.scale, args.weights).to(resolve_device(args.device))
+    scale = model.scale
+    degradation = get_degradation(args.degradation, scale, seed=args.seed)
+    cache = None if args.no_cache else LRCache(args.cache_dir)
+    benchmarks = [BenchmarkSet(folder, scale, degradation, cache=cache) for folder in folders]
+    save_dir = Path(args.save_images) if args.save_images else None
+
+    print(
+        f"model {model.name} x{scale} | degradation {degradation.name} | protocol {protocol.name}: "
+        f"{protocol.description}" + (" | self-ensemble x8" if args.self_ensemble else "")
+    )
+    results = []
+    for benchmark in benchmarks:
+        source = "stored LR" if benchmark.uses_stored_lr else f"LR made by {degradation.name}"
+        print(f"{benchmark.name}: {len(benchmark)} images from {benchmark.hr_dir} ({source})", file=sys.stderr)
+        results.append(
+            evaluate_set(
+                model,
+                benchmark,
+                protocol,
+                self_ensemble=args.self_ensemble,
+                save_dir=save_dir,
+                progress=not args.quiet,
+            )
+        )
+    print(_format_eval_table(results, protocol, args.verbose))
+    if args.json:
+        report = {
+            "model": model.name,
+            "weights": args.weights,
+            "scale": scale,
+            "degradation": degradation.cache_key,
+            "protocol": protocol.name,
+            "protocol_description": protocol.description,
+            "self_ensemble": args.self_ensemble,
+            "results": [r.to_dict() for r in results],
+        }
+        atomic_write_text(args.json, json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    ev = commands.add_parser("eval", help="score a model on benchmark sets (PSNR/SSIM)")
+    ev.add_argument("--model", "-m", help="zoo model name (e.g. bicubic, e-rfdn); optional with --weights")
+    ev.add_argument("--weights", "-w", help="distillsr .safetensors checkpoint or an official .pth file")
+    ev.add_argument(
+        "--data", "-d", required=True, action="append",
+        help="benchmark folder(s), comma separated or repeated: a folder of HR images, "
+        "or a set folder with HR/ and LR_bicubic/X<s>/",
+    )
+    ev.add_argument("--scale", "-s", type=positive_int, help="upscaling factor (default: the checkpoint's)")
+    ev.add_argument("--protocol", default="classic", help="classic (Y, border=scale) or ntire (RGB, border 4)")
+    ev.add_argument("--degradation", default="BI", help="BI, BD or DN (how LR images are made from HR)")
+    ev.add_argument("--seed", type=int, default=0, help="noise seed of the DN degradation")
+    ev.add_argument("--self-ensemble", action="store_true", help="average over 8 flips/rotations")
+    ev.add_argument("--save-images", metavar="DIR", help="write SR images to DIR/<dataset>/<name>.png")
+    ev.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    ev.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ev.add_argument("--cache-dir", metavar="DIR", help="where made LR images are cached")
+    ev.add_argument("--no-cache", action="store_true", help="do not cache made LR images")
+    ev.add_argument("--verbose", "-v", action="store_true", help="also print per-image scores")
+    ev.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    ev.set_defaults(handler=run)

@@ -1,0 +1,49 @@
+"""``distillsr profile``: parameters, MACs/FLOPs, activations, runtime and memory of a model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from distillsr.commands.common import parse_input_shape, positive_int
+from distillsr.devices import resolve_device
+from distillsr.errors import DistillsrError
+
+
+def run(args: argparse.Namespace) -> int:
+    from distillsr.efficiency import format_report, profile_model
+    from distillsr.models.zoo import load_model
+
+    input_shape = parse_input_shape(args.input)
+    device = resolve_device(args.device)
+    scale = args.scale if args.scale or args.weights else 4
+    model = load_model(args.model, scale, args.weights).to(device)
+    if model.in_channels is not None and input_shape[1] != model.in_channels:
+        raise DistillsrError(f"{model.name} takes {model.in_channels} channels, not {input_shape[1]}")
+    report = profile_model(
+        model.network,
+        input_shape,
+        device=device.type,
+        repeats=args.repeats,
+        warmup=args.warmup,
+    )
+    print(f"model {model.name} x{model.scale}, LR input {'x'.join(map(str, input_shape[1:]))}")
+    print(format_report(report))
+    if args.json:
+        from distillsr.atomic import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps({"model": model.name, "scale": model.scale, **report.to_dict()}, indent=2) + "\n")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    pr = commands.add_parser("profile", help="params, MACs/FLOPs, activations, runtime and memory of a model")
+    pr.add_argument("--model", "-m", help="zoo model name; optional with --weights")
+    pr.add_argument("--weights", "-w", help="checkpoint to profile (its architecture is what counts)")
+    pr.add_argument("--scale", "-s", type=positive_int, help="upscaling factor (default 4, or the checkpoint's)")
+    pr.add_argument("--input", default="3x256x256", help="LR input size CxHxW (NTIRE convention: 3x256x256)")
+    pr.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    pr.add_argument("--repeats", type=positive_int, default=10, help="timed runs (median reported)")
+    pr.add_argument("--warmup", type=int, default=2, help="untimed runs first")
+    pr.add_argument("--json", metavar="FILE", help="write the figures as JSON")
+    pr.set_defaults(handler=run)
