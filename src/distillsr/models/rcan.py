@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from distillsr.models.edsr import DIV2K_RGB_MEAN, MeanShift, check_sr_config
+from distillsr.nn.global_stats import spatial_moments
 from distillsr.nn.slimmable import (
     DEFAULT_WIDTHS,
     SlimmableConv2d,
@@ -36,12 +37,13 @@ class CALayer(nn.Module):
     through a single hidden unit.
     """
 
+    pools_globally = True  # tiled inference supplies whole-image means
+
     def __init__(self, channels: int, reduction: int = 16) -> None:
         super().__init__()
         hidden = channels // reduction
         if hidden < 1:
             raise ValueError(f"reduction {reduction} leaves no hidden units for {channels} channels")
-        self.avg_pool = nn.AdaptiveAvgPool2d(1)
         self.conv_du = nn.ModuleList(
             [SlimmableConv2d(channels, hidden, 1), SlimmableConv2d(hidden, channels, 1)]
         )
@@ -50,7 +52,8 @@ class CALayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         squeeze, excite = self.conv_du
-        return x * self.sigmoid(excite(self.relu(squeeze(self.avg_pool(x)))))
+        pooled = spatial_moments(self, x)[0]
+        return x * self.sigmoid(excite(self.relu(squeeze(pooled))))
 
 
 class RCAB(nn.Module):

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from distillsr.nn.dbb import DiverseBranches
+from distillsr.nn.global_stats import spatial_moments
 
 
 def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
@@ -58,6 +59,8 @@ class DynamicBranch(nn.Module):
     as with the official code; PyTorch warns about the empty Linears then.
     """
 
+    pools_globally = True  # its GAP sees the whole map: tiled inference supplies whole-image means
+
     def __init__(self, in_channels: int, out_channels: int, rank: int) -> None:
         super().__init__()
         self.rank = rank
@@ -73,7 +76,7 @@ class DynamicBranch(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(scale [N, C_out, 1, 1], residual [N, C_out, H, W])``."""
         n = x.shape[0]
-        y = self.fc(x.mean(dim=(2, 3)))
+        y = self.fc(spatial_moments(self, x)[0].flatten(1))
         phi = self.fc_phi(y).reshape(n, self.rank, self.rank)
         scale = hard_sigmoid(self.fc_scale(y)).reshape(n, -1, 1, 1)
         z = self.bn1(self.q(x))
