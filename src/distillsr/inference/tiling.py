@@ -29,7 +29,12 @@ from typing import Callable
 import torch
 from torch import nn
 
-from distillsr.nn.global_stats import PoolingRecorder, attached_recorder, pooling_sites, tile_aware_sites
+from distillsr.nn.global_stats import (
+    PoolingRecorder,
+    attached_recorder,
+    pooling_sites,
+    tile_aware_sites,
+)
 
 Sink = Callable[[int, torch.Tensor], None]  # (first output row, rows as (1, C, h, W_out) float32)
 Forward = Callable[[torch.Tensor], torch.Tensor]

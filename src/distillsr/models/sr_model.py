@@ -29,12 +29,17 @@ class SRModel:
     input_range: float = 1.0
     in_channels: int | None = 3  # None: any number of channels (e.g. bicubic)
     metadata: dict = field(default_factory=dict)
+    min_size: int = 1  # smallest input side the network accepts (ESA needs 15 px)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4:
             raise DistillsrError(f"{self.name} expects an (N, C, H, W) tensor, got shape {tuple(x.shape)}")
         if self.in_channels is not None and x.shape[1] != self.in_channels:
             raise DistillsrError(f"{self.name} takes {self.in_channels} channels, got {x.shape[1]}")
+        if min(x.shape[-2:]) < self.min_size:
+            raise DistillsrError(
+                f"{self.name} needs inputs of at least {self.min_size}x{self.min_size} pixels, got {tuple(x.shape[-2:])}"
+            )
         if self.input_range != 1.0:
             return self.network(x * self.input_range) / self.input_range
         return self.network(x)

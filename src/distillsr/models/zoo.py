@@ -45,6 +45,7 @@ class ZooEntry:
     form: str = "plain"  # "train" (has foldable blocks), "deploy" (folded), or "plain" (nothing to fold)
     params: dict[int, int] = field(default_factory=dict)  # exact counts per scale (official/published)
     widths: tuple[float, ...] | None = None  # slimmable (CSD) models
+    min_size: int = 1  # smallest input side (ESA's strided pooling needs 15 px)
     weights: tuple[OfficialWeights, ...] = ()
     published: tuple[PublishedScore, ...] = ()
     source: str = ""
@@ -117,6 +118,7 @@ _IMDN_REPO = "https://github.com/Zheng222/IMDN/raw/8f158e6/checkpoints"
 _DDISTILL_REPO = "https://github.com/icandle/DDistill-SR/raw/b34bb97/model-backup"
 _DIPNET_REPO = "https://github.com/xiumu00/DIPNet/raw"
 CSD_WIDTHS = (1.0, 0.75, 0.5, 0.25)
+ESA_MIN_SIZE = 15  # conv 3 stride 2 then max-pool 7 needs at least 15 input pixels
 
 _ENTRIES = (
     ZooEntry(
@@ -131,6 +133,7 @@ _ENTRIES = (
     ZooEntry(
         name="e-rfdn",
         description="E-RFDN, AIM 2020 efficient-SR winner: 4 RFDB x 50 ch, ESA, no block residual",
+        min_size=ESA_MIN_SIZE,
         factory=_rfdn,
         scales=(2, 3, 4),
         defaults={"channels": 50, "num_blocks": 4, "attention": "esa", "block_residual": False},
@@ -185,6 +188,7 @@ _ENTRIES = (
     ZooEntry(
         name="ddistill-sr",
         description="DDistill-SR: DFDB blocks of reparameterized dynamic units (DBB + DCD) with DDF, 56 ch, L=16",
+        min_size=ESA_MIN_SIZE,
         factory=_ddistill,
         scales=(2, 3, 4),
         defaults={"channels": 56, "num_blocks": 4, "fusion_rank": 16, "deploy": False},
@@ -202,6 +206,7 @@ _ENTRIES = (
     ZooEntry(
         name="dipnet",
         description="DIPNet (NTIRE 2023 fastest): 4 RRFB, 44 trunk / 38 mid ch, ESA16, bias-free (deploy form)",
+        min_size=ESA_MIN_SIZE,
         factory=_dipnet,
         scales=(2, 3, 4),
         defaults={"channels": 44, "mid_channels": 38, "esa_channels": 16, "num_blocks": 4, "bias": False, "block": "plain"},
@@ -219,6 +224,7 @@ _ENTRIES = (
     ZooEntry(
         name="edipv1",
         description="EDIPv1: DIPNet's factsheet model, 44 trunk / 32 mid ch, with biases",
+        min_size=ESA_MIN_SIZE,
         factory=_dipnet,
         scales=(2, 3, 4),
         defaults={"channels": 44, "mid_channels": 32, "esa_channels": 16, "num_blocks": 4, "bias": True, "block": "plain"},
@@ -236,6 +242,7 @@ _ENTRIES = (
     ZooEntry(
         name="dipnet-student",
         description="DIPNet's train-time student: RRRB blocks at 48 ch, folds into the plain 48-ch DIPNet",
+        min_size=ESA_MIN_SIZE,
         factory=_dipnet,
         scales=(2, 3, 4),
         defaults={"channels": 48, "mid_channels": 48, "esa_channels": 16, "num_blocks": 4, "bias": False, "block": "rrrb"},
@@ -317,6 +324,7 @@ def build_model(name: str, scale: int, **overrides) -> SRModel:
         input_range=entry.input_range,
         in_channels=entry.in_channels,
         metadata={"kwargs": {**entry.defaults, **overrides}, "form": entry.form},
+        min_size=entry.min_size,
     ).eval()
 
 
@@ -348,4 +356,5 @@ def load_model(name: str | None, scale: int | None, weights: str | None) -> SRMo
         input_range=info.input_range,
         in_channels=entry.in_channels,
         metadata={"kwargs": {**entry.defaults, **info.kwargs}, "form": info.form, "provenance": info.provenance, "weights": str(weights)},
+        min_size=entry.min_size,
     ).eval()
