@@ -7,3 +7,9 @@ from distillsr.errors import DistillsrError
 
 __all__ = ["DistillsrError", "__version__"]
 __version__ = "0.1.0"
+
+
+def upscale(*args, **kwargs):  # noqa: D103 - documented at distillsr.api.upscale, imported on first use
+    from distillsr.api import upscale as _upscale
+
+    return _upscale(*args, **kwargs)

@@ -33,6 +33,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -48,9 +49,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "DecodedImage",
     "from_float",
     "list_images",
     "read_image",
+    "read_image_with_info",
     "to_float",
     "write_image",
 ]
@@ -395,6 +398,104 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
     """Transpose in numpy so the same code serves 8-bit and 16-bit arrays of any channel count."""
     transform = _ORIENTATIONS.get(orientation)
     return array if transform is None else transform(array)
+
+
+# --- reading with metadata -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """The pixels :func:`read_image` returns, plus what a writer needs to keep the file's look.
+
+    ``icc_profile`` is only set when it describes ``pixels`` (an RGB profile for RGB/RGBA, a grey
+    one for grey): a CMYK profile carried onto converted RGB pixels would shift every colour.
+    ``notes`` say, one short sentence each, where the pixels differ from what the file stores
+    (palette or CMYK converted, profile dropped, further frames ignored), so tools can tell users.
+    """
+
+    pixels: np.ndarray
+    format: str | None  # Pillow's name of the file format, e.g. "PNG", "JPEG"
+    mode: str  # the Pillow mode the file was stored in, before normalisation
+    icc_profile: bytes | None = None
+    notes: tuple[str, ...] = ()
+
+
+def read_image_with_info(path: PathLike) -> DecodedImage:
+    """Read an image exactly as :func:`read_image` does, together with its format, mode and profile.
+
+    Kept apart from :func:`read_image` so that the many callers that only want pixels (metrics,
+    datasets) do not pay for a second header parse.
+    """
+    path = Path(path)
+    data = _read_file_bytes(path)
+    try:
+        with _refuse_truncated_images():
+            array, orientation = _decode(path, data)
+            header = _open(path, data)
+            frames = _frame_count(header)
+    except ImageReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types on corrupt data
+        raise _read_error(path, _describe_pillow_error(exc)) from exc
+    pixels = np.ascontiguousarray(_apply_orientation(array, orientation))
+    mode = "LA" if _is_16bit_grey_alpha(header) else header.mode
+    profile, profile_note = _profile_for(header.info.get("icc_profile"), pixels)
+    notes = (_conversion_note(mode, pixels), profile_note, _frames_note(frames))
+    return DecodedImage(pixels, header.format, mode, profile, tuple(note for note in notes if note))
+
+
+# Modes whose pixels read_image changes in kind, worth telling a user about.
+_CONVERTED_MODE_NAMES: dict[str, str] = {
+    "P": "palette",
+    "PA": "palette",
+    "CMYK": "CMYK",
+    "YCbCr": "YCbCr",
+    "LAB": "Lab",
+    "HSV": "HSV",
+    "LA": "grey+alpha",
+    "La": "grey+alpha",
+    "1": "1-bit",
+    "I": "32-bit integer",
+}
+
+
+def _layout_name(pixels: np.ndarray) -> str:
+    depth = "16-bit " if pixels.dtype == np.uint16 else ""
+    layout = "grey" if pixels.ndim == 2 else "RGBA" if pixels.shape[2] == 4 else "RGB"
+    return depth + layout
+
+
+def _conversion_note(mode: str, pixels: np.ndarray) -> str | None:
+    name = _CONVERTED_MODE_NAMES.get(mode)
+    return None if name is None else f"{name} image converted to {_layout_name(pixels)}"
+
+
+# The colour space signature at bytes 16-20 of every ICC profile header.
+_ICC_SPACE = slice(16, 20)
+
+
+def _profile_for(profile: object, pixels: np.ndarray) -> tuple[bytes | None, str | None]:
+    """The file's ICC profile if its colour space is that of ``pixels``, else a note saying why not."""
+    if not isinstance(profile, bytes) or not profile:
+        return None, None
+    wanted = b"GRAY" if pixels.ndim == 2 else b"RGB "
+    space = profile[_ICC_SPACE]
+    if space == wanted:
+        return profile, None
+    named = space.decode("ascii", "replace").strip() or "unknown"
+    return None, f"its {named} ICC profile was dropped (it does not describe {_layout_name(pixels)} pixels)"
+
+
+def _frame_count(image: Image.Image) -> int:
+    """Frames in an animated or multi-page file; damaged frame tables must not fail the read."""
+    try:
+        return int(getattr(image, "n_frames", 1))
+    except Exception:  # noqa: BLE001 - Pillow seeks through the file and may hit bad data
+        return 1
+
+
+def _frames_note(frames: int) -> str | None:
+    return f"{frames} frames: only the first was read" if frames > 1 else None
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,0 +1,163 @@
+"""``distillsr upscale``: upscale image files, folders and glob patterns into an output folder.
+
+Flags Real-ESRGAN's ``inference_realesrgan.py`` users know keep their spelling where it costs
+nothing (``-i``, ``-o``, ``-n/--model_name``, ``-s/--outscale``, ``-t/--tile``, ``--tile_pad``,
+``--ext``, ``--suffix``, ``--fp32``, ``--alpha_upsampler``). Differences worth knowing:
+
+* the default suffix is empty: the output folder already tells results apart, and equal names
+  keep LR/SR pairs matched; an output that would replace its own input is refused;
+* the default format is PNG (lossless, holds alpha and 16 bits); ``--format same`` keeps each
+  input's format;
+* ``-s`` other than the model's scale resizes the model's output with MATLAB bicubic, with a note.
+
+One failing file is an ``error:`` line and the rest go on; the exit code is 1 when any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from distillsr.commands.common import positive_int
+from distillsr.errors import DistillsrError
+
+SKIPPED_HINT = "use --overwrite to replace existing outputs"
+
+
+def _tile(text: str) -> int | str:
+    """``auto`` or a non-negative tile side; 0 turns tiling off."""
+    if text.lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a tile size in pixels, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"tile size must be 0 (no tiling) or positive, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _quality(text: str) -> int:
+    value = positive_int(text)
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"quality goes from 1 to 100, got {text!r}")
+    return value
+
+
+def _report(kind: str, name: str, message: str) -> None:
+    """One line per event, written past the progress bars so they do not tear."""
+    from tqdm import tqdm
+
+    tqdm.write(f"{kind}: {name}: {message}", file=sys.stderr)
+
+
+def _header(model, upscaler, count: int, folder: Path) -> str:
+    tile = upscaler.settings.tile
+    tiling = "off" if tile in (None, 0) else tile if tile == "auto" else f"{tile} px"
+    return (
+        f"model {model.name} x{model.scale} | {upscaler.device} {upscaler.precision} | tile {tiling} | "
+        f"{count} image{'s' if count != 1 else ''} -> {folder}"
+    )
+
+
+def _scale_note(model, outscale: float) -> str | None:
+    if abs(outscale - model.scale) < 1e-9:
+        return None
+    return (
+        f"note: {model.name} upscales x{model.scale}; its output is resized to x{outscale:g} "
+        "with MATLAB bicubic (-s)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from distillsr import api
+    from distillsr.inference import batch
+    from distillsr.inference.upscaler import DEFAULT_PAD, Upscaler
+
+    folder = Path(args.output)
+    options = batch.OutputOptions(folder, args.suffix, args.format, args.quality, args.overwrite)
+    batch.check_output_folder(folder)
+    sources = batch.collect_inputs(args.input, recursive=args.recursive, exclude=folder, report=_report)
+    jobs = batch.plan_jobs(sources, options)
+    model = api.resolve_model(args.model, weights=args.weights, scale=args.scale, backend=args.backend)
+    outscale = api.output_scale(model, args.scale)
+    upscaler = Upscaler(
+        model,
+        device=args.device,
+        precision=args.precision,
+        tile=args.tile,
+        pad=DEFAULT_PAD if args.tile_pad is None else args.tile_pad,
+        progress=not args.quiet,
+    )
+    print(_header(model, upscaler, len(jobs), folder), file=sys.stderr)
+    note = _scale_note(model, outscale)
+    if note:
+        print(note, file=sys.stderr)
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = batch.RunSettings(options, outscale, args.alpha)
+    summary = batch.run_jobs(jobs, upscaler, settings, _report, progress=not args.quiet)
+    hint = f" ({SKIPPED_HINT})" if summary.skipped else ""
+    print(f"{summary}{hint}")
+    return 0 if summary.failed == 0 else 1
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    up = commands.add_parser(
+        "upscale",
+        help="upscale image files, folders or glob patterns with a model",
+        description="Upscale images into an output folder. One failing file is reported and the rest go on; "
+        "the exit code is 1 if any failed.",
+    )
+    up.add_argument("-i", "--input", nargs="+", action="extend", required=True, metavar="INPUT",
+                    help="image files, folders and glob patterns (quote them: expanded here, ** for subfolders)")
+    up.add_argument("-o", "--output", required=True, metavar="FOLDER",
+                    help="output folder (created); inputs are never overwritten")
+    up.add_argument("-r", "--recursive", action="store_true", help="include images in subfolders of input folders")
+    up.add_argument("-m", "--model", "-n", "--model_name", dest="model", metavar="MODEL",
+                    help="a checkpoint file (.safetensors, official .pth) or a zoo name (then give -w; "
+                    "bicubic needs none). Required for now: there is no default model yet")
+    up.add_argument("-w", "--weights", metavar="FILE", help="weights for a zoo model name given with -m")
+    up.add_argument("-s", "--scale", "--outscale", dest="scale", type=_positive_float, metavar="SCALE",
+                    help="output scale (default: the model's); another value resizes the model's output "
+                    "with MATLAB bicubic. Required for -m bicubic")
+    up.add_argument("-t", "--tile", type=_tile, default="auto", metavar="N|auto",
+                    help="tile side in input pixels; 0: no tiling; auto: sized to fit memory (default: auto)")
+    up.add_argument("--tile-pad", "--tile_pad", dest="tile_pad", type=_non_negative_int, metavar="P",
+                    help="context pixels around each tile (default: the engine's, 24)")
+    up.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: auto")
+    up.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"],
+                    help="fp16/bf16 need CUDA (default: fp32)")
+    up.add_argument("--fp32", dest="precision", action="store_const", const="fp32",
+                    help="same as --precision fp32 (Real-ESRGAN's spelling)")
+    up.add_argument("--format", "--ext", dest="format", default="png", choices=["png", "jpg", "jpeg", "webp", "same", "auto"],
+                    help="output format; same (or auto): each input's own (default: png)")
+    up.add_argument("--suffix", default="", help="appended to each output file's stem (default: none)")
+    up.add_argument("--quality", type=_quality, default=95, help="JPEG/WEBP quality 1-100 (default: 95)")
+    up.add_argument("--alpha", "--alpha_upsampler", dest="alpha", default="bicubic", choices=["bicubic", "model"],
+                    help="how an alpha channel is upscaled (default: bicubic)")
+    up.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
+    up.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"],
+                    help="onnxruntime runs a .onnx model given with -m (default: torch)")
+    up.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    up.set_defaults(handler=run)
