@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import io
 import random
-import shutil
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from conftest import require_shared
 from PIL import Image
 from torch.utils.data import DistributedSampler
 
-from conftest import require_shared
 from distillsr.data.loader import ResumableSampler, iterate_batches, make_loader
 from distillsr.data.lr_cache import LRCache
 from distillsr.data.subimages import crop_positions, extract_subimages
@@ -432,7 +431,7 @@ def test_resume_from_start_iteration_and_across_ranks(paired_folders):
     loader, sampler = make_loader(_dataset(paired_folders), 2, seed=1, rank=1, world_size=2, start_iteration=6)
     assert (sampler.epoch, sampler.position) == (1, 2)
     assert _same_batches(_take(iterate_batches(loader, sampler), 3), reference[6:])
-    other, other_sampler = make_loader(_dataset(paired_folders), 2, seed=1, rank=0, world_size=2)
+    _, other_sampler = make_loader(_dataset(paired_folders), 2, seed=1, rank=0, world_size=2)
     other_sampler.set_epoch(0)
     assert set(other_sampler.rank_indices(0)).isdisjoint(sampler.rank_indices(0))
 

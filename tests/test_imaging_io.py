@@ -763,3 +763,98 @@ def test_reads_set5_baby() -> None:
     assert image.shape == (512, 512, 3)
     assert image.dtype == np.uint8
     assert image.std() > 10  # a real photograph, not a blank decode
+
+
+# --------------------------------------------------------------------------------------------------
+# read_image_with_info: the same pixels, plus format, mode, a fitting ICC profile and notes
+# --------------------------------------------------------------------------------------------------
+
+
+def _fake_icc(space: bytes) -> bytes:
+    """Header-only stand-in for an ICC profile: Pillow stores the bytes, only the space matters here."""
+    return bytes(16) + space + bytes(108)
+
+
+@pytest.mark.parametrize(
+    ("name", "save"),
+    [
+        ("rgb.png", lambda p: Image.fromarray(asymmetric_rgb()).save(p, exif=_exif(6))),
+        ("grey.jpg", lambda p: Image.fromarray(asymmetric_rgb()[..., 0]).save(p, quality=90)),
+        ("deep.png", lambda p: write_image(p, distinct_bytes_u16((4, 6, 3), seed=5))),
+        ("pal.png", lambda p: _palette_image()[0].save(p, transparency=1)),
+    ],
+)
+def test_info_pixels_equal_read_image(tmp_path: Path, name: str, save) -> None:
+    save(tmp_path / name)
+    decoded = imio.read_image_with_info(tmp_path / name)
+    expected = read_image(tmp_path / name)
+    np.testing.assert_array_equal(decoded.pixels, expected)
+    assert decoded.pixels.dtype == expected.dtype and decoded.pixels.flags.c_contiguous
+
+
+def test_info_reports_format_mode_and_profile(tmp_path: Path) -> None:
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(asymmetric_rgb()).save(tmp_path / "p.jpg", icc_profile=profile, quality=90)
+    decoded = imio.read_image_with_info(tmp_path / "p.jpg")
+    assert (decoded.format, decoded.mode, decoded.icc_profile, decoded.notes) == ("JPEG", "RGB", profile, ())
+
+
+def test_info_has_no_profile_when_the_file_has_none(tmp_path: Path) -> None:
+    write_image(tmp_path / "x.png", asymmetric_rgb())
+    assert imio.read_image_with_info(tmp_path / "x.png").icc_profile is None
+
+
+def test_info_profile_of_another_colour_space_is_dropped_with_a_note(tmp_path: Path) -> None:
+    Image.fromarray(asymmetric_rgb()).convert("CMYK").save(tmp_path / "c.jpg", icc_profile=_fake_icc(b"CMYK"))
+    decoded = imio.read_image_with_info(tmp_path / "c.jpg")
+    assert decoded.mode == "CMYK" and decoded.icc_profile is None
+    assert decoded.notes == (
+        "CMYK image converted to RGB",
+        "its CMYK ICC profile was dropped (it does not describe RGB pixels)",
+    )
+
+
+def test_info_grey_profile_is_kept_for_grey_pixels(tmp_path: Path) -> None:
+    Image.fromarray(asymmetric_rgb()[..., 1]).save(tmp_path / "g.png", icc_profile=_fake_icc(b"GRAY"))
+    decoded = imio.read_image_with_info(tmp_path / "g.png")
+    assert decoded.icc_profile == _fake_icc(b"GRAY") and decoded.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("make", "note"),
+    [
+        (lambda p: _palette_image()[0].save(p), "palette image converted to RGB"),
+        (lambda p: _palette_image()[0].save(p, transparency=1), "palette image converted to RGBA"),
+        (lambda p: Image.fromarray(np.zeros((3, 4, 2), np.uint8)).save(p), "grey+alpha image converted to RGBA"),
+        (lambda p: Image.fromarray(np.eye(4, dtype=bool)).save(p), "1-bit image converted to grey"),
+    ],
+    ids=["palette", "palette-alpha", "grey-alpha", "1-bit"],
+)
+def test_info_notes_mode_conversions(tmp_path: Path, make, note: str) -> None:
+    make(tmp_path / "m.png")
+    assert imio.read_image_with_info(tmp_path / "m.png").notes == (note,)
+
+
+def test_info_notes_sixteen_bit_grey_alpha(tmp_path: Path) -> None:
+    pixels = distinct_bytes_u16((3, 5, 2), seed=2)
+    (tmp_path / "la16.png").write_bytes(make_png16(pixels))
+    decoded = imio.read_image_with_info(tmp_path / "la16.png")
+    assert decoded.mode == "LA" and decoded.notes == ("grey+alpha image converted to 16-bit RGBA",)
+
+
+def test_info_notes_that_only_the_first_frame_is_read(tmp_path: Path) -> None:
+    frames = [Image.fromarray(np.full((4, 4, 3), value, np.uint8)) for value in (0, 128, 255)]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+    decoded = imio.read_image_with_info(tmp_path / "a.gif")
+    assert "3 frames: only the first was read" in decoded.notes
+    assert decoded.pixels.shape == (4, 4, 3) and decoded.pixels.max() == 0
+
+
+def test_info_read_errors_are_the_same_as_read_image(tmp_path: Path) -> None:
+    (tmp_path / "t.png").write_bytes(_valid_png_bytes(tmp_path)[:40])
+    with pytest.raises(ImageReadError, match=r"cannot read image '.*t\.png'"):
+        imio.read_image_with_info(tmp_path / "t.png")
+    with pytest.raises(ImageReadError, match="does not exist"):
+        imio.read_image_with_info(tmp_path / "missing.png")

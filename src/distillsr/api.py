@@ -101,9 +101,9 @@ def _load_file(spec: str):
 def _load_named(name: str | None, weights: str | os.PathLike[str] | None, scale: float | None):
     from distillsr.models.zoo import get_entry
 
+    entry = None if name is None else get_entry(name)  # a typo fails before any file is read
     if weights is not None:
         return _cached(name, os.fspath(weights), None, _stamp(os.fspath(weights)))
-    entry = get_entry(name)
     if entry.name != "bicubic":
         raise DistillsrError(_needs_weights(entry))
     if scale is None:

@@ -239,16 +239,26 @@ def _zip_members(archive: Path) -> zipfile.ZipFile:
 def _check_tar_members(archive: Path, bundle: tarfile.TarFile, *, read: bool) -> None:
     """Every member safe, and every file member's data present (read, or within the file's size)."""
     size = archive.stat().st_size
+    end = 0
     for member in bundle.getmembers():
         _check_tar_member(archive, member)
         if not member.isfile():
+            end = max(end, member.offset_data)
             continue
+        end = max(end, member.offset_data + -(-member.size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE)
         if read:
             reader = bundle.extractfile(member)
             while reader is not None and reader.read(CHUNK_SIZE):
                 pass
         elif member.offset_data + member.size > size:
             raise DistillsrError(f"{archive.name} is truncated: member {member.name!r} runs past the end of the file")
+    if not read:
+        # tarfile stops quietly at a cut-off header, so a cut between members is only visible as
+        # the missing end-of-archive marker (zero blocks) after the last member
+        with open(archive, "rb") as stream:
+            stream.seek(end)
+            if stream.read(tarfile.BLOCKSIZE) != bytes(tarfile.BLOCKSIZE):
+                raise DistillsrError(f"{archive.name} is truncated: its end-of-archive marker is missing")
 
 
 def check_archive(archive: Path) -> str:

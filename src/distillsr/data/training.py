@@ -280,7 +280,7 @@ class PairedTrainingSet(Dataset):
         Needs the image size, so on disk it reads the LR image size from the pair (cheap for
         in-memory sets, one decode otherwise); :meth:`__getitem__` reuses the decoded arrays.
         """
-        hr, lr = self.image_pair(self._image_index(index))
+        _, lr = self.image_pair(self._image_index(index))
         return self._params(index, lr.shape[:2], self.epoch if epoch is None else epoch)
 
     def _image_index(self, index: int) -> int:

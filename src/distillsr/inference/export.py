@@ -171,8 +171,13 @@ def _trace_to_onnx(graph: ImageGraph, sample: torch.Tensor, model: SRModel, opse
             op = _failed_op(error)
             what = f"op {op} is not exportable at opset {opset}" if op else f"{type(error).__name__}: {_first_line(error)}"
             raise DistillsrError(f"{model.name} cannot be exported to ONNX: {what}") from None
-    tracer = tuple(sorted({str(w.message).splitlines()[0] for w in caught if issubclass(w.category, torch.jit.TracerWarning)}))
+    tracer = tuple(sorted({_where(w) for w in caught if issubclass(w.category, torch.jit.TracerWarning)}))
     return buffer.getvalue(), tracer
+
+
+def _where(warning: warnings.WarningMessage) -> str:
+    """``module.py:line: message``: where the tracer froze a value, so users can judge it."""
+    return f"{Path(warning.filename).name}:{warning.lineno}: {str(warning.message).splitlines()[0]}"
 
 
 def _first_line(error: BaseException) -> str:

@@ -1,0 +1,93 @@
+"""``distillsr export``: a zoo model or checkpoint as a verified, self-describing ONNX file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from distillsr.commands.common import positive_int
+from distillsr.errors import DistillsrError
+
+WEIGHT_SUFFIXES = {".safetensors", ".pth", ".pt", ".ckpt"}
+VERIFY_CROP = 64  # large enough for ESA's 15-px minimum at both sizes, small enough to be quick
+
+
+def _model_and_weights(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """MODEL may be a zoo name or a weights file; a file is passed on as weights with no name.
+
+    A path is recognised by its suffix or by existing, so a typo in a zoo name still gets the
+    zoo's "did you mean" error rather than "file not found".
+    """
+    candidate = Path(args.model)
+    if candidate.suffix.lower() in WEIGHT_SUFFIXES or candidate.is_file():
+        if args.weights is not None:
+            raise DistillsrError(f"{args.model} is already a weights file; drop -w/--weights or give a zoo name")
+        return None, str(candidate)
+    if args.weights is None and args.scale is None:
+        raise DistillsrError(f"give the scale (-s) to export {args.model} without weights (-w)")
+    return args.model, args.weights
+
+
+def _check_output(target: Path, weights: str | None, overwrite: bool) -> None:
+    if target.suffix.lower() != ".onnx":
+        raise DistillsrError(f"output {target} must end in .onnx")
+    if weights is not None and target.exists() and target.resolve() == Path(weights).resolve():
+        raise DistillsrError("refusing to overwrite the input file; choose another output name")
+    if target.exists() and not overwrite:
+        raise DistillsrError(f"{target} exists; pass --overwrite to replace it")
+
+
+def _describe_export(report, model, random_weights: bool) -> str:
+    source = f"{report.source_form} form, folded to deploy" if report.source_form == "train" else f"{report.source_form} form"
+    width = f", width {report.width:g}" if report.width is not None else ""
+    scaling = f"; input range 0-{model.input_range:g} baked in" if model.input_range != 1.0 else ""
+    note = " [random weights: no -w given]" if random_weights else ""
+    return (
+        f"exported {report.model} x{report.scale} ({source}{width}{scaling}) -> {report.path}: "
+        f"{report.file_bytes / 1e6:.2f} MB, {report.stored_values:,} values, opset {report.opset}, "
+        f"{report.seconds:.1f} s{note}"
+    )
+
+
+def _describe_verification(report) -> str:
+    if not report.verified:
+        return "not verified (--no-verify); the graph takes float32 NCHW in [0, 1] with any batch, height and width"
+    runs = ", ".join(
+        f"{diff:.2e} at {n}x{h}x{w}" for (n, h, w), diff in zip(report.sizes, report.max_abs_diff)
+    )
+    return f"verified with onnxruntime against PyTorch on a {report.image_source}: max abs diff {runs} (tolerance {report.atol:g})"
+
+
+def run(args: argparse.Namespace) -> int:
+    from distillsr.inference.export import export_onnx, verification_image
+    from distillsr.models.zoo import load_model
+
+    name, weights = _model_and_weights(args)
+    target = Path(args.output)
+    _check_output(target, weights, args.overwrite)
+    model = load_model(name, args.scale, weights)
+    if args.width is not None:
+        model.set_width(args.width)
+    image, source = (None, None) if args.no_verify else verification_image(model.in_channels or 3, VERIFY_CROP)
+    report = export_onnx(model, target, opset=args.opset, verify_image=image, image_source=source)
+    print(_describe_export(report, model, random_weights=weights is None))
+    print(_describe_verification(report))
+    if report.warnings:
+        verdict = "harmless here: both verified sizes still matched" if report.verified else "not verified: run without --no-verify"
+        print(f"tracer froze {len(report.warnings)} value(s) ({verdict}):")
+        for warning in report.warnings:
+            print(f"  {warning}")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    ex = commands.add_parser("export", help="export a model (deploy form, [0, 1] in/out, any size) to ONNX, verified")
+    ex.add_argument("model", metavar="MODEL", help="zoo model name, or a checkpoint (.safetensors, or an official .pth)")
+    ex.add_argument("--weights", "-w", help="weights for a zoo MODEL (distillsr .safetensors or official .pth)")
+    ex.add_argument("--scale", "-s", type=positive_int, help="scale (needed for a zoo model without weights)")
+    ex.add_argument("--output", "-o", required=True, help="output .onnx file")
+    ex.add_argument("--opset", type=positive_int, help="ONNX opset, 11-20 (default 17)")
+    ex.add_argument("--width", type=float, help="export a channel-splitting (CSD) model at this width, e.g. 0.5")
+    ex.add_argument("--no-verify", action="store_true", help="skip the onnxruntime check against PyTorch")
+    ex.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    ex.set_defaults(handler=run)

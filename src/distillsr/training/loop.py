@@ -1,0 +1,180 @@
+"""The one training loop: a ``train`` stage, iteration by iteration.
+
+Everything a stage kind varies (which loss terms, what the model returns, which extra tensors a
+term needs) enters through :class:`StepRecipe`; compression stages (distillation, contrastive
+self-distillation, progressive fine-tuning) build a different recipe and reuse :func:`run_loop`.
+Resuming restores model, EMA, optimizer, data position and RNG states, so a run killed at any
+iteration and resumed ends with bit-identical weights on the CPU.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+
+from distillsr.errors import DistillsrError
+from distillsr.training.ema import WeightAverage
+from distillsr.training.losses import StepOutputs, total_loss
+from distillsr.training.schedules import Schedule, apply_lr
+from distillsr.training.state import capture_rng, restore_rng
+
+
+@dataclass
+class StepRecipe:
+    """How one step turns a batch into loss terms: the part stage kinds customise."""
+
+    terms: list
+    forward: Callable[[nn.Module, dict], StepOutputs] | None = None  # default: sr = model(lr)
+
+
+@dataclass
+class LoopSettings:
+    iterations: int
+    schedule: Schedule
+    grad_clip: float | None = None
+    ema_decay: float | None = None
+    amp: str = "none"  # none | bf16 | fp16
+    channels_last: bool = False
+    print_every: int = 100
+    validate_every: int = 0
+    checkpoint_every: int = 0
+
+
+@dataclass
+class LoopHooks:
+    """Side effects the session provides: logging, validation, checkpointing, progress."""
+
+    log: Callable[[int, dict], None] = lambda iteration, metrics: None
+    validate: Callable[[nn.Module, int], dict] | None = None
+    checkpoint: Callable[[int, dict], None] | None = None  # (iteration, state) -> None
+    progress: bool = False
+    extra_state: dict = field(default_factory=dict)
+
+
+def build_optimizer(kind: str, parameters, *, lr: float, betas=(0.9, 0.999), weight_decay: float = 0.0, eps: float = 1e-8):
+    if kind == "adam":
+        return torch.optim.Adam(parameters, lr=lr, betas=tuple(betas), weight_decay=weight_decay, eps=eps)
+    if kind == "adamw":
+        return torch.optim.AdamW(parameters, lr=lr, betas=tuple(betas), weight_decay=weight_decay, eps=eps)
+    raise DistillsrError(f"unknown optimizer {kind!r}; choose adam or adamw")
+
+
+def _default_forward(model: nn.Module, batch: dict) -> StepOutputs:
+    return StepOutputs(lr=batch["lr"], hr=batch["hr"], sr=model(batch["lr"]))
+
+
+def _to_device(batch: dict, device: torch.device, channels_last: bool) -> dict:
+    moved = {}
+    for key, value in batch.items():
+        if isinstance(value, torch.Tensor):
+            value = value.to(device, non_blocking=True)
+            if channels_last and value.ndim == 4:
+                value = value.contiguous(memory_format=torch.channels_last)
+        moved[key] = value
+    return moved
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return model.module if hasattr(model, "module") else model
+
+
+def run_loop(
+    model: nn.Module,
+    batches,
+    sampler,
+    optimizer: torch.optim.Optimizer,
+    recipe: StepRecipe,
+    settings: LoopSettings,
+    hooks: LoopHooks,
+    *,
+    device: torch.device,
+    start_iteration: int = 0,
+    ema: WeightAverage | None = None,
+) -> dict:
+    """Train from ``start_iteration`` to ``settings.iterations``; returns the final metrics."""
+    from tqdm import tqdm
+
+    forward = recipe.forward or _default_forward
+    scaler = torch.amp.GradScaler(device.type) if settings.amp == "fp16" and device.type == "cuda" else None
+    autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(settings.amp)
+    if autocast_dtype is not None and device.type != "cuda" and settings.amp == "fp16":
+        raise DistillsrError("fp16 AMP needs a CUDA device; use bf16 or none on the CPU")
+    model.train()
+    metrics: dict = {}
+    started = time.perf_counter()
+    bar = tqdm(
+        total=settings.iterations, initial=start_iteration, unit="it", disable=not hooks.progress,
+        dynamic_ncols=True, leave=False,
+    )
+    running: dict[str, float] = {}
+    for iteration in range(start_iteration, settings.iterations):
+        lr = settings.schedule.lr(iteration)
+        apply_lr(optimizer, lr)
+        batch = _to_device(next(batches), device, settings.channels_last)
+        with torch.autocast(device_type=device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+            outputs = forward(model, batch)
+            loss, parts = total_loss(recipe.terms, outputs)
+        if not math.isfinite(float(loss.detach())):
+            raise DistillsrError(f"the loss became {float(loss)} at iteration {iteration + 1}; lower the learning rate")
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+        else:
+            loss.backward()
+        if settings.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        if ema is not None:
+            ema.update(_unwrap(model))
+        done = iteration + 1
+        for key, value in {"loss": float(loss.detach()), **parts}.items():
+            running[key] = running.get(key, 0.0) + value
+        bar.update(1)
+        bar.set_postfix(loss=f"{float(loss.detach()):.4f}", lr=f"{lr:.2e}", refresh=False)
+        if done % settings.print_every == 0 or done == settings.iterations:
+            count = settings.print_every if done % settings.print_every == 0 else done % settings.print_every
+            metrics = {key: value / max(count, 1) for key, value in running.items()}
+            metrics.update(lr=lr, seconds=time.perf_counter() - started)
+            running = {}
+            hooks.log(done, metrics)
+        if hooks.validate is not None and settings.validate_every and (done % settings.validate_every == 0 or done == settings.iterations):
+            scores = hooks.validate(ema.shadow if ema is not None else _unwrap(model), done)
+            model.train()
+            hooks.log(done, scores)
+            metrics.update(scores)
+        if hooks.checkpoint is not None and (
+            (settings.checkpoint_every and done % settings.checkpoint_every == 0) or done == settings.iterations
+        ):
+            hooks.checkpoint(done, {
+                "model": _unwrap(model).state_dict(),
+                "ema": ema.state_dict() if ema is not None else None,
+                "optimizer": optimizer.state_dict(),
+                "sampler": sampler.state_dict(),
+                "rng": capture_rng(),
+                "iteration": done,
+            })
+    bar.close()
+    return metrics
+
+
+def restore_loop_state(state: dict, model: nn.Module, optimizer, sampler, ema: WeightAverage | None) -> int:
+    """Load a checkpoint written by :func:`run_loop`; returns the iteration to continue from."""
+    _unwrap(model).load_state_dict(state["model"], strict=True)
+    optimizer.load_state_dict(state["optimizer"])
+    sampler.load_state_dict(state["sampler"])
+    if ema is not None:
+        if state.get("ema") is None:
+            raise DistillsrError("the checkpoint has no EMA weights but the recipe asks for ema_decay")
+        ema.load_state_dict(state["ema"])
+    restore_rng(state["rng"])
+    return int(state["iteration"])

@@ -1,0 +1,177 @@
+"""``distillsr.upscale``: arrays and PIL images of every kind come back as the same kind, with the
+very pixels ``distillsr upscale`` writes; models are resolved like the command's ``-m``/``-w``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+from test_upscale_cli import BICUBIC_X2, astronaut, camera, coffee, x4_model  # noqa: F401
+from test_upscale_cli import upscale as run_cli
+
+import distillsr
+from distillsr import api
+from distillsr.errors import DistillsrError
+from distillsr.imaging.io import read_image
+from distillsr.models.zoo import build_model
+
+BICUBIC = {"model": "bicubic", "scale": 2, "tile": 0}
+
+
+# --------------------------------------------------------------------------------------------------
+# Arrays
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pixels", "shape"),
+    [
+        (astronaut(), (96, 128, 3)),
+        (camera(), (96, 128)),
+        (camera()[..., None], (96, 128, 1)),
+        (np.dstack([coffee(), np.full((48, 64), 200, np.uint8)]), (96, 128, 4)),
+        (astronaut().astype(np.uint16) * 257, (96, 128, 3)),
+        (camera().astype(np.uint16) * 257, (96, 128)),
+    ],
+    ids=["rgb", "grey", "grey-1", "rgba", "rgb16", "grey16"],
+)
+def test_arrays_come_back_with_their_layout_and_dtype(pixels, shape):
+    result = distillsr.upscale(pixels, **BICUBIC)
+    assert result.shape == shape and result.dtype == pixels.dtype
+
+
+def test_scale_other_than_the_models_resizes(x4_model):  # noqa: F811
+    assert distillsr.upscale(astronaut(), x4_model, scale=2.5, tile=0).shape == (120, 160, 3)
+
+
+def test_alpha_modes_are_passed_to_the_engine(x4_model):  # noqa: F811
+    """The colour is the same either way; only the alpha plane's upscaler differs."""
+    rgba = np.dstack([astronaut(), np.zeros((48, 64), np.uint8)])
+    rgba[:, 32:, 3] = 255
+    bicubic = distillsr.upscale(rgba, x4_model, tile=0, alpha="bicubic")
+    model = distillsr.upscale(rgba, x4_model, tile=0, alpha="model")
+    np.testing.assert_array_equal(bicubic[..., :3], model[..., :3])
+    assert not np.array_equal(bicubic[..., 3], model[..., 3])
+    with pytest.raises(DistillsrError, match="alpha mode"):
+        distillsr.upscale(rgba, x4_model, tile=0, alpha="nearest")
+
+
+# --------------------------------------------------------------------------------------------------
+# PIL images
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("image", "mode"),
+    [
+        (Image.fromarray(astronaut()), "RGB"),
+        (Image.fromarray(camera()), "L"),
+        (Image.fromarray(np.dstack([coffee(), np.full((48, 64), 90, np.uint8)])), "RGBA"),
+        (Image.fromarray(camera()).convert("LA"), "LA"),
+        (Image.fromarray(camera().astype(np.uint16) * 257), "I;16"),
+        (Image.fromarray(astronaut()).quantize(32), "RGB"),
+        (Image.fromarray(astronaut()).convert("CMYK"), "RGB"),
+        (Image.fromarray(camera() > 128), "L"),
+    ],
+    ids=["RGB", "L", "RGBA", "LA", "I;16", "P", "CMYK", "1"],
+)
+def test_pil_images_keep_their_mode_where_sensible(image, mode):
+    result = distillsr.upscale(image, **BICUBIC)
+    assert isinstance(result, Image.Image)
+    assert result.mode == mode and result.size == (128, 96)
+
+
+def test_pil_sixteen_bit_keeps_its_low_byte():
+    values = (camera().astype(np.uint16) * 256) + np.arange(64, dtype=np.uint16)[None, :]
+    result = np.asarray(distillsr.upscale(Image.fromarray(values), **BICUBIC))
+    assert result.dtype == np.uint16 and len(np.unique(result & 0xFF)) > 64
+
+
+def test_pil_icc_profile_is_carried_over():
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image = Image.fromarray(astronaut())
+    image.info["icc_profile"] = profile
+    assert distillsr.upscale(image, **BICUBIC).info.get("icc_profile") == profile
+
+
+# --------------------------------------------------------------------------------------------------
+# The same pixels as the command
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("resized", [False, True], ids=["model-scale", "resized"])
+def test_api_matches_the_command_pixel_for_pixel(tmp_path, capsys, x4_model, resized):  # noqa: F811
+    source = tmp_path / "a.png"
+    Image.fromarray(astronaut()).save(source)
+    model, scale = ("bicubic", 2.5) if resized else (x4_model, None)  # bicubic x3, resized to x2.5
+    options = ("-m", model, "-t", "0", "-q") + (("-s", "2.5") if resized else ())
+    code, _, err = run_cli(capsys, "-i", str(source), "-o", str(tmp_path / "out"), *options)
+    assert code == 0, err
+    written = read_image(tmp_path / "out" / "a.png")
+    np.testing.assert_array_equal(distillsr.upscale(read_image(source), model, scale=scale, tile=0), written)
+    from_pil = distillsr.upscale(Image.open(source), model, scale=scale, tile=0)
+    np.testing.assert_array_equal(np.asarray(from_pil), written)
+
+
+def test_grey_rgba_and_sixteen_bit_match_the_command(tmp_path, capsys):
+    images = {"g.png": camera(), "t.png": np.dstack([coffee(), np.full((48, 64), 77, np.uint8)])}
+    for name, pixels in images.items():
+        Image.fromarray(pixels).save(tmp_path / name)
+    assert run_cli(capsys, "-i", str(tmp_path / "*.png"), "-o", str(tmp_path / "out"), *BICUBIC_X2)[0] == 0
+    for name in images:
+        expected = read_image(tmp_path / "out" / name)
+        np.testing.assert_array_equal(distillsr.upscale(read_image(tmp_path / name), **BICUBIC), expected)
+
+
+# --------------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------------
+
+
+def test_models_named_by_path_are_loaded_once(x4_model):  # noqa: F811
+    assert api.resolve_model(x4_model) is api.resolve_model(x4_model)
+    assert api.resolve_model("bicubic", scale=2) is api.resolve_model("bicubic", scale=2)
+    assert api.resolve_model("bicubic", scale=2) is not api.resolve_model("bicubic", scale=3)
+
+
+def test_a_loaded_model_is_used_as_it_is(x4_model):  # noqa: F811
+    model = build_model("bicubic", 3)
+    assert api.resolve_model(model) is model
+    assert distillsr.upscale(astronaut(), model, tile=0).shape == (144, 192, 3)
+    with pytest.raises(DistillsrError, match="weights go with a zoo model name"):
+        distillsr.upscale(astronaut(), model, weights=x4_model)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({}, "no model given"),
+        ({"model": "dipnet"}, "needs trained weights"),
+        ({"model": "bicubic"}, "give -s/--scale"),
+        ({"model": "bicubic", "scale": -2}, "scale must be a positive number"),
+        ({"model": 3}, "model must be a zoo name"),
+    ],
+)
+def test_model_errors(kwargs, fragment):
+    with pytest.raises(DistillsrError, match=fragment):
+        distillsr.upscale(astronaut(), **kwargs)
+
+
+def test_onnx_backend_needs_an_onnx_file_and_names_the_install():
+    with pytest.raises(DistillsrError, match=r"needs a \.onnx model file"):
+        api.resolve_model("model.pth", backend="onnxruntime")
+
+
+@pytest.mark.parametrize("image", [astronaut().astype(np.float32), [[1, 2], [3, 4]]], ids=["float", "list"])
+def test_unsupported_images_are_refused(image):
+    with pytest.raises(DistillsrError):
+        distillsr.upscale(image, **BICUBIC)
+
+
+def test_importing_distillsr_stays_light():
+    code = "import sys, distillsr; assert callable(distillsr.upscale); print('torch' in sys.modules, 'distillsr.api' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["False", "False"], result.stderr
