@@ -160,9 +160,13 @@ def test_model_errors(kwargs, fragment):
         distillsr.upscale(astronaut(), **kwargs)
 
 
-def test_onnx_backend_needs_an_onnx_file_and_names_the_install():
+def test_onnx_backend_needs_an_onnx_file_and_names_the_install(tmp_path, monkeypatch):
     with pytest.raises(DistillsrError, match=r"needs a \.onnx model file"):
         api.resolve_model("model.pth", backend="onnxruntime")
+    (tmp_path / "m.onnx").write_bytes(b"not used: the backend cannot be imported")
+    monkeypatch.setitem(sys.modules, "distillsr.inference.onnx_backend", None)  # as if not installed
+    with pytest.raises(DistillsrError, match=r'pip install "distillsr\[onnx\]"'):
+        api.resolve_model(str(tmp_path / "m.onnx"), backend="onnxruntime")
 
 
 @pytest.mark.parametrize("image", [astronaut().astype(np.float32), [[1, 2], [3, 4]]], ids=["float", "list"])
@@ -172,6 +176,9 @@ def test_unsupported_images_are_refused(image):
 
 
 def test_importing_distillsr_stays_light():
-    code = "import sys, distillsr; assert callable(distillsr.upscale); print('torch' in sys.modules, 'distillsr.api' in sys.modules)"
+    code = (
+        "import sys, distillsr; assert callable(distillsr.upscale); "
+        "print('torch' in sys.modules, 'distillsr.api' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["False", "False"], result.stderr

@@ -118,9 +118,27 @@ def test_quoted_globs_are_expanded_here(tmp_path, capsys):
     code, _, err = upscale(capsys, "-i", str(tmp_path / "in" / "*.jpg"), "-o", str(tmp_path / "one"), *BICUBIC_X2)
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "one").rglob("*.*")) == ["b.png"]
-    code, _, err = upscale(capsys, "-i", str(tmp_path / "in" / "**" / "*.jpg"), "-o", str(tmp_path / "all"), *BICUBIC_X2)
+    deep = str(tmp_path / "in" / "**" / "*.jpg")
+    code, _, err = upscale(capsys, "-i", deep, "-o", str(tmp_path / "all"), *BICUBIC_X2)
     assert code == 0, err
     assert (tmp_path / "all" / "b.png").is_file() and (tmp_path / "all" / "sub" / "c.png").is_file()
+
+
+def test_an_output_folder_inside_an_input_folder_is_not_read_back(tmp_path, capsys):
+    save(tmp_path / "in" / "a.png", astronaut())
+    args = ("-i", str(tmp_path / "in"), "-r", "-o", str(tmp_path / "in" / "up"), *BICUBIC_X2)
+    assert upscale(capsys, *args)[1].startswith("1 upscaled")
+    code, out, _ = upscale(capsys, *args, "--overwrite")  # a rerun: up/a.png is not an input now
+    assert code == 0 and out.startswith("1 upscaled")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.png")) == ["in/a.png", "in/up/a.png"]
+
+
+def test_a_folder_without_direct_images_hints_at_recursion(tmp_path, capsys):
+    save(tmp_path / "in" / "sub" / "a.png", astronaut())
+    code, _, err = upscale(capsys, "-i", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *BICUBIC_X2)
+    assert code == 1
+    assert f"note: {tmp_path / 'in'}: no images found (use -r to include subfolders)" in err
+    assert "distillsr: error: no input images found (use -r to search subfolders)" in err
 
 
 def test_several_inputs_and_duplicates_are_upscaled_once(tmp_path, capsys):
@@ -135,7 +153,9 @@ def test_suffix_and_formats_name_the_outputs(tmp_path, capsys):
     inputs = [save(tmp_path / "in" / "a.png", astronaut()), save(tmp_path / "in" / "b.jpeg", coffee()),
               save(tmp_path / "in" / "c.bmp", astronaut()), save(tmp_path / "in" / "d.gif", coffee())]
     folder = str(tmp_path / "in")
-    assert upscale(capsys, "-i", folder, "-o", str(tmp_path / "jpg"), "--suffix", "_x2", "--format", "jpg", *BICUBIC_X2)[0] == 0
+    code, _, err = upscale(capsys, "-i", folder, "-o", str(tmp_path / "jpg"), "--suffix", "_x2", "--format", "jpg",
+                           *BICUBIC_X2)
+    assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "jpg").iterdir()) == ["a_x2.jpg", "b_x2.jpg", "c_x2.jpg", "d_x2.jpg"]
     with Image.open(tmp_path / "jpg" / "a_x2.jpg") as image:
         assert image.format == "JPEG" and image.size == (128, 96)
@@ -296,7 +316,8 @@ def test_corrupt_file_among_good_ones_fails_alone(tmp_path):
 def test_too_small_image_is_a_clear_error(tmp_path, capsys, x4_model):
     small = save(tmp_path / "in" / "tiny.png", astronaut(10, 12))
     save(tmp_path / "in" / "big.png", astronaut())
-    code, out, err = upscale(capsys, "-i", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-m", x4_model, "-t", "0", "-q")
+    code, out, err = upscale(capsys, "-i", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-m", x4_model,
+                             "-t", "0", "-q")
     assert code == 1
     [error] = lines(err, "error:")
     assert error.startswith(f"error: {small}: ") and "too small" in error and "15 px" in error
@@ -322,13 +343,14 @@ def test_output_folder_equal_to_input_folder_never_overwrites_inputs(tmp_path, c
     inputs = [save(folder / "a.png", astronaut()), save(folder / "b.jpg", coffee()),
               save(folder / "c.png", coffee()), save(folder / "c.jpg", astronaut())]
     before = {p: checksum(p) for p in inputs}
-    code, out, err = upscale(capsys, "-i", str(folder), "-o", str(folder), "--format", "same", "--overwrite", *BICUBIC_X2)
+    in_place = ("-i", str(folder), "-o", str(folder), "--overwrite", *BICUBIC_X2)
+    code, out, err = upscale(capsys, *in_place, "--format", "same")
     assert code == 1
     assert len(lines(err, "error:")) == 4
     assert all("would replace an input" in line for line in lines(err, "error:"))
     assert out.strip() == "0 upscaled, 0 skipped (exists), 4 failed"
     # --format png: b.jpg may become b.png beside it; a.png and c.jpg (-> c.png, an input) are refused
-    code, out, err = upscale(capsys, "-i", str(folder), "-o", str(folder), "--format", "png", "--overwrite", *BICUBIC_X2)
+    code, out, err = upscale(capsys, *in_place, "--format", "png")
     assert code == 1 and out.strip() == "1 upscaled, 0 skipped (exists), 3 failed"
     assert read_image(folder / "b.png").shape == (96, 128, 3)
     assert {p: checksum(p) for p in inputs} == before
@@ -422,7 +444,7 @@ def test_input_and_output_errors(tmp_path, capsys, monkeypatch, args, fragment):
     monkeypatch.chdir(tmp_path)
     save(tmp_path / "a.png", astronaut())
     defaults = {"-i": "a.png", "-o": "out"}
-    defaults.update(dict(zip(args[::2], args[1::2])))
+    defaults.update(dict(zip(args[::2], args[1::2], strict=True)))
     code, _, err = upscale(capsys, *[x for pair in defaults.items() for x in pair], *BICUBIC_X2)
     assert code == 1
     [error] = lines(err, "distillsr: error:")

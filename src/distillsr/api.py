@@ -26,8 +26,9 @@ from distillsr.errors import DistillsrError
 if TYPE_CHECKING:
     from PIL import Image
 
-    from distillsr.inference.upscaler import Backend
+    from distillsr.inference.upscaler import Backend, Upscaler
     from distillsr.models.sr_model import SRModel
+    from distillsr.models.zoo import ZooEntry
 
 ModelLike = Union[str, "os.PathLike[str]", "SRModel", "Backend", None]
 BackendName = Literal["torch", "onnxruntime"]
@@ -49,7 +50,7 @@ def resolve_model(
     weights: str | os.PathLike[str] | None = None,
     scale: float | None = None,
     backend: BackendName = "torch",
-):
+) -> Backend:
     """A ready model from a zoo name (+ ``weights``), a checkpoint path, or a loaded model.
 
     ``scale`` only matters for ``bicubic``, the one model without a scale of its own (a
@@ -77,7 +78,7 @@ def resolve_model(
     return _load_named(spec, weights, scale)
 
 
-def _check_loaded(model) -> object:
+def _check_loaded(model: object) -> Backend:
     """Anything with the engine's contract (an SRModel, an ONNX model) is used as it is."""
     missing = [name for name in ("scale", "name", "in_channels") if not hasattr(model, name)]
     if missing or not callable(model):
@@ -92,13 +93,13 @@ def _looks_like_file(spec: str) -> bool:
     return path.suffix.lower() in CHECKPOINT_SUFFIXES or path.is_file() or os.sep in spec or "/" in spec
 
 
-def _load_file(spec: str):
+def _load_file(spec: str) -> Backend:
     if Path(spec).suffix.lower() == ".onnx":
         raise DistillsrError(f"{spec} is an ONNX model: add --backend onnxruntime (backend='onnxruntime' in Python)")
     return _cached(None, spec, None, _stamp(spec))
 
 
-def _load_named(name: str | None, weights: str | os.PathLike[str] | None, scale: float | None):
+def _load_named(name: str | None, weights: str | os.PathLike[str] | None, scale: float | None) -> Backend:
     from distillsr.models.zoo import get_entry
 
     entry = None if name is None else get_entry(name)  # a typo fails before any file is read
@@ -111,9 +112,12 @@ def _load_named(name: str | None, weights: str | os.PathLike[str] | None, scale:
     return _cached("bicubic", None, max(1, math.ceil(scale - 1e-9)), None)
 
 
-def _needs_weights(entry) -> str:
+def _needs_weights(entry: ZooEntry) -> str:
     """Say where weights come from, so the user's next step is one download away."""
-    message = f"model {entry.name} needs trained weights (without them it is randomly initialised): give -w/--weights FILE"
+    message = (
+        f"model {entry.name} needs trained weights (without them it is randomly initialised): "
+        "give -w/--weights FILE"
+    )
     if entry.weights:
         files = ", ".join(f"{w.filename} (x{w.scale}, {w.url})" for w in entry.weights)
         return f"{message}; official weights: {files}"
@@ -130,7 +134,7 @@ def _stamp(path: str) -> tuple[int, int] | None:
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _cached(name: str | None, weights: str | None, scale: int | None, stamp: tuple[int, int] | None):
+def _cached(name: str | None, weights: str | None, scale: int | None, stamp: tuple[int, int] | None) -> SRModel:
     from distillsr.models.zoo import build_model, load_model
 
     if weights is None:
@@ -138,7 +142,7 @@ def _cached(name: str | None, weights: str | None, scale: int | None, stamp: tup
     return load_model(name, None, weights)
 
 
-def _load_onnx(model: ModelLike, weights) -> object:
+def _load_onnx(model: ModelLike, weights: object) -> Backend:
     """The ONNX backend, imported only when asked for: onnxruntime is an optional dependency."""
     if weights is not None:
         raise DistillsrError("an ONNX model holds its weights: drop -w/--weights with --backend onnxruntime")
@@ -152,10 +156,12 @@ def _load_onnx(model: ModelLike, weights) -> object:
 
         return OnnxModel.load(spec)
     except ImportError as error:
-        raise DistillsrError(f"the onnxruntime backend is not available ({error}); install it with {ONNX_INSTALL_HINT}") from None
+        raise DistillsrError(
+            f"the onnxruntime backend is not available ({error}); install it with {ONNX_INSTALL_HINT}"
+        ) from None
 
 
-def output_scale(model, scale: float | None) -> float:
+def output_scale(model: Backend, scale: float | None) -> float:
     """The scale the output has: the model's own unless asked otherwise."""
     if scale is None:
         return float(model.scale)
@@ -179,7 +185,7 @@ def upscale(
     device: str = "auto",
     precision: Literal["fp32", "fp16", "bf16"] = "fp32",
     alpha: Literal["bicubic", "model"] = "bicubic",
-):
+) -> np.ndarray | Image.Image:
     """Upscale an image array or a PIL image; the result is of the same kind.
 
     ``image``: a uint8/uint16 NumPy array, ``HxW`` (grey), ``HxWx1``, ``HxWx3`` or ``HxWx4``
@@ -209,7 +215,7 @@ def upscale(
     return _upscale_array(image, upscaler, outscale, alpha)
 
 
-def _upscale_array(image: np.ndarray, upscaler, outscale: float, alpha: str) -> np.ndarray:
+def _upscale_array(image: np.ndarray, upscaler: Upscaler, outscale: float, alpha: str) -> np.ndarray:
     from distillsr.inference.batch import upscale_pixels
 
     out = upscale_pixels(upscaler, image, outscale, alpha=alpha)
@@ -224,7 +230,7 @@ _PIL_CONVERTED = {"1": "L", "LA": "RGBA", "La": "RGBA", "PA": "RGBA", "RGBa": "R
                   "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
 
 
-def _upscale_pil(image: Image.Image, upscaler, outscale: float, alpha: str) -> Image.Image:
+def _upscale_pil(image: Image.Image, upscaler: Upscaler, outscale: float, alpha: str) -> Image.Image:
     from PIL import Image as PILImage
 
     pixels, result_mode = _pil_pixels(image)

@@ -20,8 +20,9 @@ import sys
 from pathlib import Path
 
 from distillsr.commands.common import positive_int
-from distillsr.errors import DistillsrError
 
+# The keys of distillsr.inference.batch.FORMATS, repeated so that --help imports no numpy.
+FORMAT_CHOICES = ("png", "jpg", "jpeg", "webp", "same", "auto")
 SKIPPED_HINT = "use --overwrite to replace existing outputs"
 
 
@@ -150,7 +151,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                     help="fp16/bf16 need CUDA (default: fp32)")
     up.add_argument("--fp32", dest="precision", action="store_const", const="fp32",
                     help="same as --precision fp32 (Real-ESRGAN's spelling)")
-    up.add_argument("--format", "--ext", dest="format", default="png", choices=["png", "jpg", "jpeg", "webp", "same", "auto"],
+    up.add_argument("--format", "--ext", dest="format", default="png", choices=list(FORMAT_CHOICES),
                     help="output format; same (or auto): each input's own (default: png)")
     up.add_argument("--suffix", default="", help="appended to each output file's stem (default: none)")
     up.add_argument("--quality", type=_quality, default=95, help="JPEG/WEBP quality 1-100 (default: 95)")

@@ -12,7 +12,8 @@ and prints). It keeps the promises a batch tool must keep:
 * **Existing outputs are kept** unless ``overwrite``, so an interrupted run can simply be rerun.
 * **Pixels stay what they were**: grey, alpha, 16 bits and the ICC profile go through (the
   :class:`~distillsr.inference.upscaler.Upscaler` keeps the layout); where the chosen format
-  cannot hold something (alpha in JPEG, 16 bits in JPEG/WEBP) the change is made and reported.
+  cannot hold something (alpha in JPEG/BMP, 16 bits in JPEG/WEBP, grey in WEBP) the change is
+  made and reported.
 
 Input folders keep their structure below the folder named (``-i photos -r`` writes
 ``out/trip/a.png`` for ``photos/trip/a.png``), so equal names in different folders cannot collide.
@@ -26,20 +27,27 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from distillsr.errors import DistillsrError
 from distillsr.imaging.io import IMAGE_SUFFIXES, read_image_with_info, write_image
 
+if TYPE_CHECKING:
+    from distillsr.inference.upscaler import Upscaler
+
 # Folder and glob listings pick these up; a file named explicitly is tried whatever its suffix.
 INPUT_SUFFIXES: tuple[str, ...] = (*IMAGE_SUFFIXES, ".gif")
 # What ``--format`` accepts, mapped to the suffix written (None: keep the input's own).
-FORMATS: dict[str, str | None] = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp", "same": None, "auto": None}
+FORMATS: dict[str, str | None] = {
+    "png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp", "same": None, "auto": None,
+}
 # Suffixes ``same`` can keep: those write_image writes. Others (GIF, PPM/PGM) become PNG.
 _KEEPABLE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
 _GLOB_CHARACTERS = frozenset("*?[")
+# Formats whose files cannot keep an alpha channel (Pillow's BMP writer drops it).
+_NO_ALPHA_FORMATS = frozenset({"JPEG", "BMP"})
 
 Report = Callable[[Literal["note", "error"], str, str], None]  # (kind, file as the user named it, message)
 
@@ -212,7 +220,10 @@ def plan_jobs(sources: Sequence[Source], options: OutputOptions) -> list[Job]:
         if _file_id(target) in inputs:
             problem = f"its output {target} would replace an input; choose another -o folder or a --suffix"
         elif key in claimed:
-            problem = f"its output {target} would also be written from {claimed[key]}; use --format same or separate runs"
+            problem = (
+                f"its output {target} would also be written from {claimed[key]}; "
+                "use --format same, or name their common folder with -r so subfolders are kept"
+            )
         elif not _inside(target.parent, options.folder):
             problem = f"its output {target} would be outside the output folder (a symlinked subfolder?)"
         claimed.setdefault(key, name)
@@ -254,7 +265,9 @@ def output_size(height: int, width: int, outscale: float) -> tuple[int, int]:
     return matlab_size((height, width), outscale)
 
 
-def upscale_pixels(upscaler, pixels: np.ndarray, outscale: float | None = None, *, alpha: str = "bicubic") -> np.ndarray:
+def upscale_pixels(
+    upscaler: Upscaler, pixels: np.ndarray, outscale: float | None = None, *, alpha: str = "bicubic"
+) -> np.ndarray:
     """The model's upscale of ``pixels``, resized with MATLAB bicubic when ``outscale`` differs.
 
     The resize is Real-ESRGAN's ``--outscale`` behaviour: a x4 model can deliver x2 or x3 output
@@ -289,8 +302,12 @@ def _holds_16bit(suffix: str, pixels: np.ndarray) -> bool:
     return suffix == ".png" or (suffix in (".tif", ".tiff") and pixels.ndim == 2)
 
 
+_FORMAT_NAMES = {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}
+
+
 def _format_name(suffix: str) -> str:
-    return {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}.get(suffix.lower(), suffix.lstrip(".").upper())
+    """The format's name for messages ("JPEG" for .jpg); the suffix is what write_image goes by."""
+    return _FORMAT_NAMES.get(suffix.lower(), suffix.lstrip(".").upper())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -321,7 +338,7 @@ class RunSettings:
 
 def run_jobs(
     jobs: Sequence[Job],
-    upscaler,
+    upscaler: Upscaler,
     settings: RunSettings,
     report: Report,
     *,
@@ -342,7 +359,7 @@ def run_jobs(
     return summary
 
 
-def _run_job(job: Job, upscaler, settings: RunSettings, report: Report) -> str:
+def _run_job(job: Job, upscaler: Upscaler, settings: RunSettings, report: Report) -> str:
     if job.problem is not None:
         report("error", job.name, job.problem)
         return "failed"
@@ -357,7 +374,7 @@ def _run_job(job: Job, upscaler, settings: RunSettings, report: Report) -> str:
     return "upscaled"
 
 
-def settle_auto_tile(upscaler) -> None:
+def settle_auto_tile(upscaler: Upscaler) -> None:
     """Measure the ``auto`` tile size once per run instead of once per image.
 
     The engine probes the model's memory use for ``auto`` on every call, which takes seconds on a
@@ -367,28 +384,33 @@ def settle_auto_tile(upscaler) -> None:
         upscaler.settings.tile = upscaler.auto_tile(upscaler.model.in_channels or 3)
 
 
-def upscale_file(job: Job, upscaler, settings: RunSettings, note: Callable[[str], None]) -> None:
+def upscale_file(job: Job, upscaler: Upscaler, settings: RunSettings, note: Callable[[str], None]) -> None:
     """Read, upscale and write one file, telling ``note`` about every change to its pixels."""
     decoded = read_image_with_info(job.source)
     for message in decoded.notes:
         note(message)
     suffix = job.target.suffix
+    fmt = _format_name(suffix)
     pixels = decoded.pixels
-    if pixels.ndim == 3 and pixels.shape[2] == 4 and _format_name(suffix) == "JPEG":
-        note("alpha flattened onto white (JPEG cannot store transparency)")
-        pixels = flatten_alpha(pixels)
+    if pixels.ndim == 3 and pixels.shape[2] == 4 and fmt in _NO_ALPHA_FORMATS:
+        note(f"alpha flattened onto white ({fmt} cannot store transparency)")
+        pixels = flatten_alpha(pixels)  # before upscaling: no alpha plane to upscale for nothing
     out = upscale_pixels(upscaler, pixels, settings.outscale, alpha=settings.alpha)
     if out.dtype == np.uint16 and not _holds_16bit(suffix, out):
-        note(f"16-bit result written as 8-bit ({_format_name(suffix)} output cannot hold 16 bits here; use --format png)")
+        note(f"16-bit result written as 8-bit ({fmt} output cannot hold 16 bits here; use --format png)")
         out = to_8bit(out)
-    write_image(job.target, out, quality=settings.options.quality, icc_profile=decoded.icc_profile)
+    profile = decoded.icc_profile
+    if out.ndim == 2 and fmt == "WEBP":
+        note("written as RGB (WEBP has no greyscale mode)" + (", without its grey ICC profile" if profile else ""))
+        profile = None
+    write_image(job.target, out, quality=settings.options.quality, icc_profile=profile)
 
 
 def _reason(error: BaseException, source: Path) -> str:
     """The error's message without a leading repetition of the file name the line starts with."""
     if isinstance(error, MemoryError):
         return "out of memory; use a smaller --tile or another device"
-    if isinstance(error, OSError) and not isinstance(error, DistillsrError):
+    if isinstance(error, OSError):
         return error.strerror or str(error)
     message = " ".join(str(error).split())
     return message.replace(f"cannot read image '{source}': ", "cannot read image: ", 1)

@@ -105,6 +105,7 @@ class Upscaler:
         self.settings = TileSettings(tile if tile != 0 else None, pad, passes)
         self.progress = progress
         self.warnings: list[str] = []
+        self._auto_tiles: dict[int, int] = {}
         if self.network is not None:
             self.network.to(self.device).eval()
 
@@ -153,9 +154,14 @@ class Upscaler:
         return max(stats.peak_bytes, 1) / (PROBE_SIZE * PROBE_SIZE)
 
     def auto_tile(self, channels: int) -> int:
-        """The largest square tile (with its pad) whose activations fit the memory budget."""
-        side = math.isqrt(int(self._memory_budget() / self._bytes_per_pixel(channels)))
-        return int(max(MIN_TILE, min(MAX_AUTO_TILE, side - 2 * self.settings.pad)))
+        """The largest square tile (with its pad) whose activations fit the memory budget.
+
+        Measured once per channel count and remembered: the probe costs a few seconds on a CPU.
+        """
+        if channels not in self._auto_tiles:
+            side = math.isqrt(int(self._memory_budget() / self._bytes_per_pixel(channels)))
+            self._auto_tiles[channels] = int(max(MIN_TILE, min(MAX_AUTO_TILE, side - 2 * self.settings.pad)))
+        return self._auto_tiles[channels]
 
     # --- whole images ----------------------------------------------------------------------
 
