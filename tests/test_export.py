@@ -7,6 +7,7 @@ under ``../shared/weights/official``) check the real models.
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 
@@ -238,7 +239,7 @@ def test_rrrb_student_folds_into_plain_convs(photo, tmp_path):
 
 
 def test_metadata_round_trips(exported_ddistill):
-    model, report = exported_ddistill
+    _, report = exported_ddistill
     props = {p.key: p.value for p in onnx.load(str(report.path)).metadata_props}
     assert all(isinstance(v, str) for v in props.values())
     assert props["distillsr.model"] == "ddistill-sr" and props["distillsr.form"] == "deploy"
@@ -328,6 +329,20 @@ def test_importing_does_not_import_onnx():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_verification_image_falls_back_and_says_so(monkeypatch):
+    from distillsr.inference import export
+
+    monkeypatch.setattr(export, "_shared_candidates", list)
+    if importlib.util.find_spec("skimage") is not None:
+        image, source = verification_image(3, 48)
+        assert image.shape == (48, 48, 3) and image.dtype == np.uint8 and "astronaut" in source
+    monkeypatch.setitem(sys.modules, "skimage", None)
+    image, source = verification_image(1, 48)
+    assert image.shape == (48, 48, 1) and "synthetic" in source
+    assert np.array_equal(image, verification_image(1, 48)[0]), "deterministic"
+    assert image.std() > 20, "has structure to upscale"
 
 
 # --- the command -------------------------------------------------------------------------------------

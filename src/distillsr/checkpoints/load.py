@@ -102,10 +102,17 @@ def read_weights(path: str | os.PathLike[str]) -> LoadedWeights:
         scale=conversion.scale,
         kwargs=conversion.kwargs,
         input_range=conversion.input_range,
-        form="deploy" if conversion.kwargs.get("deploy") else "train",
+        form=_official_form(conversion),
         provenance={"converted_from": source.name, "sha256": sha256_of(source), "layout": conversion.layout},
     )
     return LoadedWeights(info, conversion.state_dict)
+
+
+def _official_form(conversion) -> str:
+    """Official files are in their zoo entry's form, unless the layout says it was folded."""
+    from distillsr.models.zoo import get_entry
+
+    return "deploy" if conversion.kwargs.get("deploy") else get_entry(conversion.model).form
 
 
 def _shape(tensor: torch.Tensor) -> str:

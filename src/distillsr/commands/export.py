@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from distillsr.commands.common import positive_int
 from distillsr.errors import DistillsrError
+
+if TYPE_CHECKING:  # the real imports wait for the handler, so `--help` stays fast
+    from distillsr.inference.export import ExportReport
+    from distillsr.models.sr_model import SRModel
 
 WEIGHT_SUFFIXES = {".safetensors", ".pth", ".pt", ".ckpt"}
 VERIFY_CROP = 64  # large enough for ESA's 15-px minimum at both sizes, small enough to be quick
@@ -37,8 +42,8 @@ def _check_output(target: Path, weights: str | None, overwrite: bool) -> None:
         raise DistillsrError(f"{target} exists; pass --overwrite to replace it")
 
 
-def _describe_export(report, model, random_weights: bool) -> str:
-    source = f"{report.source_form} form, folded to deploy" if report.source_form == "train" else f"{report.source_form} form"
+def _describe_export(report: ExportReport, model: SRModel, random_weights: bool) -> str:
+    source = "train form, folded to deploy" if report.source_form == "train" else "deploy form: nothing to fold"
     width = f", width {report.width:g}" if report.width is not None else ""
     scaling = f"; input range 0-{model.input_range:g} baked in" if model.input_range != 1.0 else ""
     note = " [random weights: no -w given]" if random_weights else ""
@@ -49,7 +54,7 @@ def _describe_export(report, model, random_weights: bool) -> str:
     )
 
 
-def _describe_verification(report) -> str:
+def _describe_verification(report: ExportReport) -> str:
     if not report.verified:
         return "not verified (--no-verify); the graph takes float32 NCHW in [0, 1] with any batch, height and width"
     runs = ", ".join(

@@ -3,8 +3,8 @@
 What the file promises, and why each step is here:
 
 * **Deploy form.** The network is deep-copied and :func:`~distillsr.nn.reparam.deploy`-ed before
-  tracing, so train-time branches (DBB, RRRB, BatchNorm) never reach the graph; the caller's
-  model is left untouched. Slimmable (CSD) models are exported at their current width, and the
+  tracing, so train-time branches (DBB and its BatchNorms, RRRB) never reach the graph; the
+  caller's model is left untouched. Slimmable (CSD) models are exported at their current width, and the
   constant folding keeps only the active weight slices.
 * **[0, 1] images.** The input-range scaling that :class:`SRModel` does in Python (E-RFDN and the
   CSD models expect 0-255) is part of the graph, so ONNX users never need to know about it.
@@ -30,6 +30,7 @@ import dataclasses
 import io
 import os
 import re
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -41,7 +42,13 @@ import torch
 from torch import nn
 
 from distillsr.errors import DistillsrError
-from distillsr.inference.onnx_backend import FORMAT_NAME, FORMAT_VERSION, encode_metadata, require_module
+from distillsr.inference.onnx_backend import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    encode_metadata,
+    first_line,
+    require_module,
+)
 from distillsr.models.sr_model import SRModel
 
 DEFAULT_OPSET = 17  # runs on onnxruntime >= 1.11, TensorRT 8.6, OpenVINO 2022+
@@ -125,7 +132,7 @@ def deployed_graph(model: SRModel) -> ImageGraph:
     return ImageGraph(deploy(network), model.input_range).eval()
 
 
-def _check_exportable(model: SRModel, opset: int) -> None:
+def _check_exportable(model: SRModel, opset: int, atol: float) -> None:
     if not isinstance(model, SRModel):
         raise DistillsrError(f"export_onnx takes an SRModel (see distillsr.models.zoo.load_model), not {type(model).__name__}")
     reason = NOT_EXPORTABLE.get(model.name)
@@ -133,6 +140,8 @@ def _check_exportable(model: SRModel, opset: int) -> None:
         raise DistillsrError(f"{model.name} cannot be exported to ONNX: {reason}")
     if not isinstance(opset, int) or isinstance(opset, bool) or not MIN_OPSET <= opset <= MAX_OPSET:
         raise DistillsrError(f"opset must be an integer from {MIN_OPSET} to {MAX_OPSET}, got {opset!r}")
+    if not isinstance(atol, (int, float)) or not 0 <= atol < float("inf"):
+        raise DistillsrError(f"the tolerance must be a non-negative number, got {atol!r}")
 
 
 def _failed_op(error: BaseException) -> str | None:
@@ -143,8 +152,18 @@ def _failed_op(error: BaseException) -> str | None:
     return match.group(1) if match else None
 
 
+def _explain(error: BaseException, opset: int) -> str:
+    """The failing op and, when the exporter knows one, the opset that would support it."""
+    op = _failed_op(error)
+    if op is None:
+        return f"{type(error).__name__}: {first_line(error)}"
+    newer = re.search(r"added in version (\d+)", str(error))
+    hint = f"; it needs opset {newer.group(1)} or later" if newer else ""
+    return f"op {op} is not exportable at opset {opset}{hint}"
+
+
 def _trace_input(model: SRModel) -> torch.Tensor:
-    """A deterministic non-square input: odd shapes would show up as an H/W mix-up in tracing."""
+    """A deterministic non-square input, so a height/width mix-up in the trace cannot go unnoticed."""
     side = max(TRACE_SIZE, model.min_size)
     generator = torch.Generator().manual_seed(0)
     return torch.rand(1, model.in_channels or 3, side, side + 8, generator=generator)
@@ -156,7 +175,7 @@ def _trace_to_onnx(graph: ImageGraph, sample: torch.Tensor, model: SRModel, opse
     The exporter's own deprecation chatter and its IR dump on failure are kept off the console.
     """
     buffer = io.BytesIO()
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    with warnings.catch_warnings(record=True) as caught, _console_silenced():
         warnings.simplefilter("always")
         try:
             torch.onnx.export(
@@ -168,21 +187,44 @@ def _trace_to_onnx(graph: ImageGraph, sample: torch.Tensor, model: SRModel, opse
                 },
             )
         except Exception as error:  # the exporter raises many types; all mean "this graph cannot be written"
-            op = _failed_op(error)
-            what = f"op {op} is not exportable at opset {opset}" if op else f"{type(error).__name__}: {_first_line(error)}"
-            raise DistillsrError(f"{model.name} cannot be exported to ONNX: {what}") from None
+            raise DistillsrError(f"{model.name} cannot be exported to ONNX: {_explain(error, opset)}") from None
     tracer = tuple(sorted({_where(w) for w in caught if issubclass(w.category, torch.jit.TracerWarning)}))
     return buffer.getvalue(), tracer
+
+
+def _flush_c_stdio() -> None:
+    """Flush C-level stdio buffers (C++ ``std::cout`` writes through them), where libc is reachable."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+
+
+@contextlib.contextmanager
+def _console_silenced() -> Any:
+    """Discard what is written to file descriptors 1 and 2 meanwhile, C++ output included.
+
+    The TorchScript exporter prints a whole IR dump from C++ when an op fails (its logging switch
+    is always on in torch 2.13); the one-line DistillsrError already says what failed.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    try:
+        with open(os.devnull, "w") as devnull:
+            for fd in saved:
+                os.dup2(devnull.fileno(), fd)
+            yield
+    finally:
+        _flush_c_stdio()
+        for fd, copy_fd in saved.items():
+            os.dup2(copy_fd, fd)
+            os.close(copy_fd)
 
 
 def _where(warning: warnings.WarningMessage) -> str:
     """``module.py:line: message``: where the tracer froze a value, so users can judge it."""
     return f"{Path(warning.filename).name}:{warning.lineno}: {str(warning.message).splitlines()[0]}"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 # --- metadata ---------------------------------------------------------------------------------
@@ -191,6 +233,7 @@ def _first_line(error: BaseException) -> str:
 def export_metadata(model: SRModel, opset: int) -> dict[str, Any]:
     """What a user of the file needs to know, without distillsr's code (values before encoding)."""
     from distillsr import __version__
+    from distillsr.nn.reparam import is_deployed
 
     width = getattr(model.network, "width", None)
     return {
@@ -203,7 +246,7 @@ def export_metadata(model: SRModel, opset: int) -> dict[str, Any]:
         "network_input_range": model.input_range,  # baked in: the graph itself takes [0, 1]
         "io": "float32 NCHW in [0, 1] -> float32 NCHW in [0, 1], batch/height/width dynamic",
         "form": "deploy",
-        "source_form": str(model.metadata.get("form", "unknown")),
+        "source_form": "deploy" if is_deployed(model.network) else "train",  # what was handed in
         "width": float(width) if isinstance(width, (int, float)) else None,
         "kwargs": model.metadata.get("kwargs") or None,
         "provenance": model.metadata.get("provenance") or None,
@@ -223,7 +266,7 @@ def _with_metadata(data: bytes, metadata: dict[str, Any]) -> tuple[bytes, int]:
     try:
         onnx.checker.check_model(proto)
     except onnx.checker.ValidationError as error:
-        raise DistillsrError(f"{metadata['model']}: the exported graph is not valid ONNX: {_first_line(error)}") from None
+        raise DistillsrError(f"{metadata['model']}: the exported graph is not valid ONNX: {first_line(error)}") from None
     return proto.SerializeToString(), stored_values(proto)
 
 
@@ -304,8 +347,8 @@ def _onnxruntime_outputs(data: bytes, batches: list[torch.Tensor], name: str) ->
         session = ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
         return [session.run([OUTPUT_NAME], {INPUT_NAME: batch.numpy()})[0] for batch in batches]
     except Exception as error:  # onnxruntime's pybind exceptions
-        shape = "x".join(map(str, batches[-1].shape))
-        raise DistillsrError(f"{name}: onnxruntime cannot run the exported graph (sizes up to {shape}): {_first_line(error)}") from None
+        shapes = ", ".join("x".join(map(str, batch.shape)) for batch in batches)
+        raise DistillsrError(f"{name}: onnxruntime cannot run the exported graph on {shapes}: {first_line(error)}") from None
 
 
 def verify(model: SRModel, data: bytes, image: np.ndarray, atol: float) -> tuple[tuple[tuple[int, int, int], ...], tuple[float, ...]]:
@@ -349,7 +392,7 @@ def export_onnx(
     """
     start = time.perf_counter()
     opset = DEFAULT_OPSET if opset is None else opset
-    _check_exportable(model, opset)
+    _check_exportable(model, opset, atol)
     require_module("onnx", "ONNX export")
     with _quiet():
         graph = deployed_graph(model)

@@ -6,9 +6,10 @@ tensors in [0, 1]. Graphs written by :func:`distillsr.inference.export.export_on
 return [0, 1] images whatever range the network was trained on, so ``input_range`` is always 1.0
 here; the network's own range is kept in :attr:`OnnxModel.metadata` for reference.
 
-It deliberately has no ``network`` attribute: an ONNX graph cannot be given whole-image pooling
-statistics, so the upscaler tiles it in a single pass (tile it with large tiles, or not at all,
-for models with global pooling such as IMDN or DDistill-SR).
+It deliberately has no ``network`` attribute: an ONNX graph cannot be given whole-image
+statistics, so the upscaler runs it in a single tiled pass where each tile sees only itself (the
+pooling of IMDN and DDistill-SR, ESA's mask interpolation). Use large tiles, or none, where the
+result must equal the untiled one.
 
 ``onnxruntime`` is an optional dependency (``pip install "distillsr[onnx]"``); it is imported
 when a model is loaded, never when this module is imported.
@@ -18,8 +19,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -62,7 +64,7 @@ def encode_metadata(values: dict[str, Any]) -> dict[str, str]:
     for key, value in values.items():
         if value is None:
             continue
-        text = value if isinstance(value, str) and key not in JSON_KEYS else json.dumps(value, sort_keys=True)
+        text = value if isinstance(value, str) and key not in JSON_KEYS else json.dumps(value, sort_keys=True, default=str)
         encoded[METADATA_PREFIX + key] = text
     return encoded
 
@@ -84,7 +86,8 @@ def decode_metadata(props: dict[str, str], source: str) -> dict[str, Any]:
     return decoded
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
+    """An exception as one printable line (onnxruntime and the exporter write long multi-line messages)."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
 
@@ -125,7 +128,7 @@ class OnnxModel:
         providers: Sequence[str] | None = None,
         threads: int | None = None,
         scale: int | None = None,
-    ) -> "OnnxModel":
+    ) -> OnnxModel:
         """Open ``path`` in onnxruntime and read distillsr's metadata back.
 
         A graph exported by another tool has no metadata; it still runs when ``scale`` is given
@@ -145,7 +148,7 @@ class OnnxModel:
         return cls._foreign(session, source, scale)
 
     @classmethod
-    def _from_metadata(cls, session: Any, source: Path, metadata: dict[str, Any], scale: int | None) -> "OnnxModel":
+    def _from_metadata(cls, session: Any, source: Path, metadata: dict[str, Any], scale: int | None) -> OnnxModel:
         version = metadata.get("format_version", 0)
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise DistillsrError(f"{source}: written by a newer distillsr (ONNX format version {version}); upgrade distillsr")
@@ -168,7 +171,7 @@ class OnnxModel:
         )
 
     @classmethod
-    def _foreign(cls, session: Any, source: Path, scale: int | None) -> "OnnxModel":
+    def _foreign(cls, session: Any, source: Path, scale: int | None) -> OnnxModel:
         if scale is None:
             raise DistillsrError(f"{source} has no distillsr metadata, so its scale is unknown; give the scale to run it")
         if not isinstance(scale, int) or isinstance(scale, bool) or scale < 1:
@@ -187,7 +190,7 @@ class OnnxModel:
         try:
             out = self.session.run([self._output_name], {self._input_name: array})[0]
         except Exception as error:  # onnxruntime raises its own pybind exception types
-            message = _first_line(error)
+            message = first_line(error)
             if any(marker in message.lower() for marker in _ALLOCATION_FAILURES):
                 raise MemoryError(f"{self.name}: onnxruntime ran out of memory on a {tuple(x.shape)} input") from None
             raise DistillsrError(f"{self.name}: onnxruntime failed on a {tuple(x.shape)} input: {message}") from None
@@ -236,16 +239,21 @@ def _open_session(ort: Any, source: Path, providers: Sequence[str] | None, threa
     try:
         return ort.InferenceSession(str(source), sess_options=options, providers=chosen)
     except Exception as error:  # InvalidProtobuf, Fail, NoSuchFile ... all pybind types
-        raise DistillsrError(f"{source} is not a readable ONNX model: {_first_line(error)}") from None
+        raise DistillsrError(f"{source} is not a readable ONNX model: {first_line(error)}") from None
 
 
 def _check_image_signature(session: Any, source: Path) -> None:
-    """One float input and one float output of rank 4, or this is not an image-to-image model."""
-    inputs, outputs = session.get_inputs(), session.get_outputs()
-    if len(inputs) != 1 or len(outputs) < 1:
-        raise DistillsrError(f"{source}: expected one image input, the graph has {len(inputs)} inputs")
-    for kind, arg in (("input", inputs[0]), ("output", outputs[0])):
-        if len(arg.shape) != 4 or arg.type != "tensor(float)":
+    """One float input of rank 4 and a float output, or this is not an image-to-image model.
+
+    The output's rank is checked only where the graph states it (foreign graphs may not); the
+    output shape is checked on every call anyway.
+    """
+    inputs, output = session.get_inputs(), session.get_outputs()[0]
+    if len(inputs) != 1:
+        raise DistillsrError(f"{source}: expected one image input, the graph has {len(inputs)}")
+    for kind, arg, ranks in (("input", inputs[0], (4,)), ("output", output, (0, 4))):
+        rank = len(arg.shape) if arg.shape is not None else 0
+        if rank not in ranks or arg.type != "tensor(float)":
             raise DistillsrError(
                 f"{source}: its {kind} {arg.name!r} is {arg.type} of shape {arg.shape}, not an (N, C, H, W) float32 image"
             )

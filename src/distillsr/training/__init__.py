@@ -1,0 +1,59 @@
+"""Training: the typed recipe (config), the one loop with stages, losses, schedules.
+
+Only the recipe types and their reader are re-exported here; they are light (no torch at import),
+so ``distillsr train --print-config`` and the docs can use them without loading the engine.
+"""
+
+from distillsr.training.config import (
+    LOSS_TYPES,
+    STAGE_KINDS,
+    AugmentConfig,
+    CheckpointConfig,
+    ConfigError,
+    DataConfig,
+    DistributedConfig,
+    LoggingConfig,
+    LossConfig,
+    ModelConfig,
+    OptimizerConfig,
+    PixelLossConfig,
+    RecipeConfig,
+    ReparameterizeStageConfig,
+    SchedulerConfig,
+    StageConfig,
+    SubImagesConfig,
+    TrainDataConfig,
+    TrainStageConfig,
+    ValDataConfig,
+    field_reference,
+)
+from distillsr.training.config_io import format_recipe, load_recipe, parse_recipe, recipe_from_dict, recipe_to_dict
+
+__all__ = [
+    "LOSS_TYPES",
+    "STAGE_KINDS",
+    "AugmentConfig",
+    "CheckpointConfig",
+    "ConfigError",
+    "DataConfig",
+    "DistributedConfig",
+    "LoggingConfig",
+    "LossConfig",
+    "ModelConfig",
+    "OptimizerConfig",
+    "PixelLossConfig",
+    "RecipeConfig",
+    "ReparameterizeStageConfig",
+    "SchedulerConfig",
+    "StageConfig",
+    "SubImagesConfig",
+    "TrainDataConfig",
+    "TrainStageConfig",
+    "ValDataConfig",
+    "field_reference",
+    "format_recipe",
+    "load_recipe",
+    "parse_recipe",
+    "recipe_from_dict",
+    "recipe_to_dict",
+]
