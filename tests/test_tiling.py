@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import official_weights
 from skimage import data
 from torch import nn
 
-from conftest import official_weights
 from distillsr.inference.seams import seam_ratio, tile_borders
 from distillsr.inference.tiling import feather, plan_tiles, run_tiled
 from distillsr.inference.upscaler import Upscaler

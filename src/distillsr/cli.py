@@ -11,14 +11,23 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from distillsr.commands import convert, data, evaluate, export, profile, upscale, zoo
+from distillsr.commands import (
+    convert,
+    data,
+    evaluate,
+    export,
+    profile,
+    train,
+    upscale,
+    zoo,
+)
 from distillsr.commands.common import parse_input_shape  # noqa: F401  (public helper)
 from distillsr.errors import DistillsrError
 
 EXIT_USER_ERROR = 1
 EXIT_INTERRUPTED = 130
 
-COMMANDS = (evaluate, profile, zoo, convert, data, upscale, export)
+COMMANDS = (evaluate, profile, zoo, convert, data, upscale, export, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,7 +27,13 @@ from distillsr.training.config import (
     ValDataConfig,
     field_reference,
 )
-from distillsr.training.config_io import format_recipe, load_recipe, parse_recipe, recipe_from_dict, recipe_to_dict
+from distillsr.training.config_io import (
+    format_recipe,
+    load_recipe,
+    parse_recipe,
+    recipe_from_dict,
+    recipe_to_dict,
+)
 
 __all__ = [
     "LOSS_TYPES",

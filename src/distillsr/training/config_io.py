@@ -15,13 +15,15 @@ printed text back gives an equal recipe.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 import types
 import typing
+from collections.abc import Iterable, Mapping
 from dataclasses import MISSING
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Literal
 
 import yaml
 
@@ -75,7 +77,9 @@ def _construct_mapping(loader: _PositionLoader, node: yaml.MappingNode) -> _Mapp
         try:
             hash(key)
         except TypeError:
-            raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value", key_node.start_mark) from None
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark
+            ) from None
         if position >= first_explicit:
             if key in explicit_keys:
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
@@ -100,7 +104,7 @@ _PositionLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
 
 def _parse_yaml(text: str, source: str) -> Any:
     try:
-        return yaml.load(text, Loader=_PositionLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_PositionLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
@@ -247,7 +251,9 @@ class _Reader:
         if tag is None:
             for key in raw:  # a misspelt tag key reads better as that than as a missing one
                 if isinstance(key, str) and nearest(key, [union.key]):
-                    raise self.error(_join(path, key), f"unknown key; did you mean {union.key!r}?", _line_of(raw, key) or line)
+                    raise self.error(
+                        _join(path, key), f"unknown key; did you mean {union.key!r}?", _line_of(raw, key) or line
+                    )
             raise self.error(tag_path, f"missing required key; known {union.noun}s: {known}", line)
         canonical = union.lookup(tag) if isinstance(tag, str) else None
         if canonical is None:
@@ -262,7 +268,9 @@ class _Reader:
             rest[union.key] = canonical
         return self.build(cls, rest, path, line, what=f" for a {canonical!r} {union.noun.split()[0]}")
 
-    def unknown_key(self, key: Any, path: str, spellings: Mapping[str, str], line: int | None, what: str) -> ConfigError:
+    def unknown_key(
+        self, key: Any, path: str, spellings: Mapping[str, str], line: int | None, what: str
+    ) -> ConfigError:
         close = nearest(str(key), spellings)
         if close is not None:
             hint = f"did you mean {close!r}?"
@@ -286,20 +294,31 @@ class _Reader:
         for key, value in kwargs.items():
             tp = annotations.get(key) if key in parameters else None
             key_line = _line_of(kwargs_raw, key) or line
-            coerced[key] = value if tp is None else self.convert(value, tp, None, _join(path, f"kwargs.{key}"), key_line, lenient=True)
+            coerced[key] = (
+                value
+                if tp is None
+                else self.convert(value, tp, None, _join(path, f"kwargs.{key}"), key_line, lenient=True)
+            )
         return {**values, "kwargs": coerced}
 
     # values
 
-    def convert(self, value: Any, tp: Any, f: dataclasses.Field | None, path: str, line: int | None, lenient: bool = False) -> Any:
+    def convert(
+        self, value: Any, tp: Any, f: dataclasses.Field | None, path: str, line: int | None, lenient: bool = False
+    ) -> Any:
         value_aliases = f.metadata.get("value_aliases", {}) if f is not None else {}
         return self._convert(value, tp, path, line, value_aliases, lenient)
 
-    def _convert(self, value: Any, tp: Any, path: str, line: int | None, value_aliases: Mapping[str, str], lenient: bool) -> Any:
+    def _convert(
+        self, value: Any, tp: Any, path: str, line: int | None, value_aliases: Mapping[str, str], lenient: bool
+    ) -> Any:
         if tp is Any:
             return _plain(value)
         origin, args = typing.get_origin(tp), typing.get_args(tp)
-        wrong = lambda: self.error(path, f"expected {_expected(tp)}, got {_show(value)}", line)  # noqa: E731
+
+        def wrong() -> ConfigError:
+            return self.error(path, f"expected {_expected(tp)}, got {_show(value)}", line)
+
         if _is_union(tp):
             if value is None:
                 if type(None) in args:
@@ -405,8 +424,11 @@ def _apply_override(raw: dict, text: str, source: str) -> None:
         if typing.get_origin(schema) is tuple:
             if not part.isdigit() or not isinstance(container, list) or int(part) >= len(container):
                 size = len(container) if isinstance(container, list) else 0
-                raise ConfigError(here, f"no such item: the list has {size} item(s), counted from 0 (in --set {text!r})",
-                                  source=source)
+                raise ConfigError(
+                    here,
+                    f"no such item: the list has {size} item(s), counted from 0 (in --set {text!r})",
+                    source=source,
+                )
             index = int(part)
             if last:
                 container[index] = value
@@ -433,8 +455,12 @@ def _apply_override(raw: dict, text: str, source: str) -> None:
                 container[part] = value
                 return
             if canonical is None:
-                raise ConfigError(_join(parent, union.key), f"unknown {union.noun} {tag!r}; known {union.noun}s: "
-                                  f"{', '.join(union.members)} (in --set {text!r})", source=source)
+                raise ConfigError(
+                    _join(parent, union.key),
+                    f"unknown {union.noun} {tag!r}; known {union.noun}s: "
+                    f"{', '.join(union.members)} (in --set {text!r})",
+                    source=source,
+                )
             cls, what = union.members[canonical], f" for a {canonical!r} {union.noun.split()[0]}"
         fields = _init_fields(cls)
         spellings = _spellings(fields)
@@ -468,6 +494,9 @@ def recipe_from_dict(data: Any, *, source: str = "<recipe>", overrides: Iterable
         raise ConfigError("", "the recipe is empty", source=source)
     if not isinstance(data, dict):
         raise ConfigError("", f"a recipe is a mapping of keys, got {_show(data)}", source=source)
+    overrides = tuple(overrides)
+    if overrides:
+        data = copy.deepcopy(data)  # the caller's data stays as it was
     for text in overrides:
         _apply_override(data, text, source)
     return _Reader(source).build(RecipeConfig, data, "", getattr(data, "line", None))
@@ -517,4 +546,6 @@ def _unions_of(value: Any) -> list[TaggedUnion]:
 
 def format_recipe(recipe: RecipeConfig) -> str:
     """The resolved recipe as YAML, defaults included (``--print-config``); it reads back equal."""
-    return yaml.safe_dump(recipe_to_dict(recipe), sort_keys=False, default_flow_style=None, allow_unicode=True, width=100)
+    return yaml.safe_dump(
+        recipe_to_dict(recipe), sort_keys=False, default_flow_style=None, allow_unicode=True, width=100
+    )

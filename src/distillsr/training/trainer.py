@@ -31,7 +31,14 @@ from distillsr.devices import resolve_device
 from distillsr.errors import DistillsrError
 from distillsr.training import distributed
 from distillsr.training.logs import TrainingLog
-from distillsr.training.loop import LoopHooks, LoopSettings, StepRecipe, build_optimizer, restore_loop_state, run_loop
+from distillsr.training.loop import (
+    LoopHooks,
+    LoopSettings,
+    StepRecipe,
+    build_optimizer,
+    restore_loop_state,
+    run_loop,
+)
 from distillsr.training.losses import PixelLoss
 from distillsr.training.schedules import Schedule
 from distillsr.training.state import load_training_state, save_training_state
@@ -290,7 +297,7 @@ def run_train_stage(session: TrainingSession, index: int, stage, network: nn.Mod
     )
     schedule = Schedule(
         scheduler_cfg.type, optimizer_cfg.lr, stage.iterations, tuple(scheduler_cfg.milestones), scheduler_cfg.gamma,
-        scheduler_cfg.step_size, scheduler_cfg.warmup_iterations, scheduler_cfg.min_lr,
+        scheduler_cfg.step_size or 0, scheduler_cfg.warmup_iterations, scheduler_cfg.min_lr,
     )
     ema = WeightAverage(network, stage.ema_decay) if stage.ema_decay else None
     batches, sampler = session._loader(stage, 0)
