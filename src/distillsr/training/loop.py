@@ -79,8 +79,31 @@ def _to_device(batch: dict, device: torch.device, channels_last: bool) -> dict:
     return moved
 
 
+class ScaledInput(nn.Module):
+    """Trains a network on its own value range (E-RFDN and EDSR use 0-255) from [0, 1] batches.
+
+    The loop, the losses and validation all see [0, 1] images, as everywhere in distillsr; the
+    saved weights are the wrapped network's, so checkpoints load into the bare zoo model.
+    """
+
+    def __init__(self, network: nn.Module, value_range: float) -> None:
+        super().__init__()
+        self.network = network
+        self.value_range = value_range
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network(x * self.value_range) / self.value_range
+
+
 def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if hasattr(model, "module") else model
+    """The bare network inside DistributedDataParallel and :class:`ScaledInput` wrappers."""
+    while True:
+        if isinstance(model, ScaledInput):
+            model = model.network
+        elif isinstance(getattr(model, "module", None), nn.Module):
+            model = model.module
+        else:
+            return model
 
 
 def run_loop(
@@ -95,6 +118,7 @@ def run_loop(
     device: torch.device,
     start_iteration: int = 0,
     ema: WeightAverage | None = None,
+    running: dict[str, float] | None = None,
 ) -> dict:
     """Train from ``start_iteration`` to ``settings.iterations``; returns the final metrics."""
     from tqdm import tqdm
@@ -111,7 +135,7 @@ def run_loop(
         total=settings.iterations, initial=start_iteration, unit="it", disable=not hooks.progress,
         dynamic_ncols=True, leave=False,
     )
-    running: dict[str, float] = {}
+    running = dict(running or {})  # sums since the last log line (restored on resume)
     for iteration in range(start_iteration, settings.iterations):
         lr = settings.schedule.lr(iteration)
         apply_lr(optimizer, lr)
@@ -162,6 +186,7 @@ def run_loop(
                 "sampler": sampler.state_dict(),
                 "rng": capture_rng(),
                 "iteration": done,
+                "running": dict(running),
             })
     bar.close()
     return metrics

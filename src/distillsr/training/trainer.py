@@ -34,6 +34,7 @@ from distillsr.training.logs import TrainingLog
 from distillsr.training.loop import (
     LoopHooks,
     LoopSettings,
+    ScaledInput,
     StepRecipe,
     build_optimizer,
     restore_loop_state,
@@ -80,7 +81,9 @@ class TrainingSession:
         self.recipe_text = recipe_text
         self.resume_path = self._find_resume(resume)
         self.best_psnr: float | None = None
-        self.log = TrainingLog(self.output_dir, tensorboard=recipe.logging.tensorboard, enabled=self.info.is_main)
+        self.log = TrainingLog(
+            self.output_dir, tensorboard=recipe.logging.tensorboard, enabled=self.info.is_main and recipe.logging.csv
+        )
 
     # --- resume ---------------------------------------------------------------------------
 
@@ -142,11 +145,12 @@ class TrainingSession:
         from distillsr.data.training import PairedTrainingSet
 
         train = self.recipe.data.train
+        hr_folders = self._sub_image_folders() if train.sub_images else train.hr_folders
         batch_size = stage.batch_size or train.batch_size
         if batch_size % self.info.world_size:
             raise DistillsrError(f"batch size {batch_size} does not split evenly over {self.info.world_size} processes")
         dataset = PairedTrainingSet(
-            train.hr_folders,
+            hr_folders,
             self.recipe.model.scale,
             degradation=train.degradation,
             lr_folders=train.lr_folders or None,
@@ -161,6 +165,23 @@ class TrainingSession:
             rank=self.info.rank, world_size=self.info.world_size, start_iteration=start_iteration,
         )
         return iterate_batches(loader, sampler), sampler
+
+    def _sub_image_folders(self) -> list[str]:
+        """Cut the HR images into overlapping tiles once (main process), as BasicSR does for DIV2K."""
+        from distillsr.data.lr_cache import default_cache_dir
+        from distillsr.data.subimages import extract_subimages
+
+        train = self.recipe.data.train
+        settings = train.sub_images
+        base = Path(settings.folder) if settings.folder else Path(train.cache_dir or default_cache_dir()) / "subimages"
+        folders = []
+        for index, folder in enumerate(train.hr_folders):
+            target = base / f"{Path(folder).name}-{index}-crop{settings.crop}-step{settings.step}"
+            if self.info.is_main:
+                extract_subimages(folder, target, crop=settings.crop, step=settings.step, thresh=settings.thresh)
+            folders.append(str(target))
+        distributed.barrier(self.info)
+        return folders
 
     # --- validation -----------------------------------------------------------------------
 
@@ -304,7 +325,8 @@ def run_train_stage(session: TrainingSession, index: int, stage, network: nn.Mod
     start = 0
     if resume is not None:  # the batch stream is lazy: it starts wherever the restored sampler stands
         start = restore_loop_state(resume, network, optimizer, sampler, ema)
-    model = _wrap_distributed(session, network)
+    input_range = session._entry().input_range
+    model = _wrap_distributed(session, ScaledInput(network, input_range) if input_range != 1.0 else network)
     logging = session.recipe.logging
     settings = LoopSettings(
         iterations=stage.iterations, schedule=schedule, grad_clip=stage.grad_clip, ema_decay=stage.ema_decay,
@@ -318,7 +340,8 @@ def run_train_stage(session: TrainingSession, index: int, stage, network: nn.Mod
         progress=session.progress,
     )
     metrics = run_loop(model, batches, sampler, optimizer, StepRecipe(_pixel_terms(stage)), settings, hooks,
-                       device=session.device, start_iteration=start, ema=ema)
+                       device=session.device, start_iteration=start, ema=ema,
+                       running=resume.get("running") if resume is not None else None)
     if ema is not None:  # later stages and the final model continue from the averaged weights
         network.load_state_dict(ema.state_dict())
     return network, metrics, stage.iterations - start
