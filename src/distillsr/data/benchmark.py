@@ -83,6 +83,18 @@ def pair_images(hr_dir: Path, lr_dir: Path, scale: int) -> list[ImagePair]:
     return pairs
 
 
+def check_stored_lr(lr: np.ndarray, hr: np.ndarray, pair: ImagePair, scale: int) -> None:
+    """A stored LR image must be exactly 1/scale of its mod-cropped HR image, in the same dtype."""
+    expected = (hr.shape[0] // scale, hr.shape[1] // scale)
+    if lr.shape[:2] != expected:
+        raise DataError(
+            f"LR image {pair.lr_path} is {lr.shape[0]}x{lr.shape[1]} but HR {pair.hr_path.name} "
+            f"cropped to x{scale} needs {expected[0]}x{expected[1]}"
+        )
+    if lr.dtype != hr.dtype:
+        raise DataError(f"LR image {pair.lr_path} is {lr.dtype} but its HR image is {hr.dtype}")
+
+
 def _find_child(root: Path, names: tuple[str, ...]) -> Path | None:
     for name in names:
         if (root / name).is_dir():
@@ -141,14 +153,7 @@ class BenchmarkSet:
             lr = self.cache.get_or_make(hr, self.degradation) if self.cache else self.degradation(hr)
         else:
             lr = read_image(pair.lr_path)
-            expected = (hr.shape[0] // self.scale, hr.shape[1] // self.scale)
-            if lr.shape[:2] != expected:
-                raise DataError(
-                    f"LR image {pair.lr_path} is {lr.shape[0]}x{lr.shape[1]} but HR {pair.hr_path.name} "
-                    f"cropped to x{self.scale} needs {expected[0]}x{expected[1]}"
-                )
-            if lr.dtype != hr.dtype:
-                raise DataError(f"LR image {pair.lr_path} is {lr.dtype} but its HR image is {hr.dtype}")
+            check_stored_lr(lr, hr, pair, self.scale)
         return Sample(pair.name, hr, lr)
 
     def __iter__(self):

@@ -40,7 +40,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from distillsr.data.benchmark import ImagePair, pair_images
+from distillsr.data.benchmark import ImagePair, check_stored_lr, pair_images
 from distillsr.data.lr_cache import LRCache
 from distillsr.errors import DataError, DistillsrError
 from distillsr.imaging.degrade import Degradation, get_degradation, modcrop
@@ -247,14 +247,7 @@ class PairedTrainingSet(Dataset):
             lr = self.cache.get_or_make(hr, self.degradation) if self.cache else self.degradation(hr)
             return hr, lr
         lr = to_rgb(read_image(pair.lr_path))
-        expected = (hr.shape[0] // self.scale, hr.shape[1] // self.scale)
-        if lr.shape[:2] != expected:
-            raise DataError(
-                f"LR image {pair.lr_path} is {lr.shape[0]}x{lr.shape[1]} but HR {pair.hr_path.name} "
-                f"cropped to x{self.scale} needs {expected[0]}x{expected[1]}"
-            )
-        if lr.dtype != hr.dtype:
-            raise DataError(f"LR image {pair.lr_path} is {lr.dtype} but its HR image is {hr.dtype}")
+        check_stored_lr(lr, hr, pair, self.scale)
         return hr, lr
 
     # ------------------------------------------------------------------------------- sampling --
