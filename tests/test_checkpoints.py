@@ -75,7 +75,7 @@ def test_wrong_scale_and_wrong_architecture_are_named(tmp_path):
     save_checkpoint(path, network.state_dict(), CheckpointInfo("imdn", 2, {"channels": 8, "num_blocks": 1}))
     with pytest.raises(DistillsrError, match="x2 imdn model, but x4 was asked for"):
         load_model("imdn", 4, str(path))
-    with pytest.raises(DistillsrError, match="holds a imdn x2 model, not e-rfdn"):
+    with pytest.raises(DistillsrError, match="holds the model imdn x2, not e-rfdn"):
         load_model("e-rfdn", 2, str(path))
 
 
@@ -158,7 +158,7 @@ def test_official_files_are_recognised(family, filename, model, scale, input_ran
 
 def test_official_file_into_the_wrong_model_or_scale():
     path = str(official_weights("imdn", "IMDN_x4.pth"))
-    with pytest.raises(DistillsrError, match="holds a imdn x4 model, not e-rfdn"):
+    with pytest.raises(DistillsrError, match="holds the model imdn x4, not e-rfdn"):
         load_model("e-rfdn", 4, path)
     with pytest.raises(DistillsrError, match="x4 imdn model, but x2 was asked for"):
         load_model("imdn", 2, path)

@@ -343,7 +343,7 @@ def load_model(name: str | None, scale: int | None, weights: str | None) -> SRMo
     loaded = read_weights(weights)
     info = loaded.info
     if name is not None and get_entry(name).name != info.model:
-        raise DistillsrError(f"{weights} holds a {info.model} x{info.scale} model, not {name}")
+        raise DistillsrError(f"{weights} holds the model {info.model} x{info.scale}, not {name}")
     if scale is not None and scale != info.scale:
         raise DistillsrError(f"{weights} is a x{info.scale} {info.model} model, but x{scale} was asked for")
     entry = get_entry(info.model)
