@@ -113,22 +113,33 @@ def feather(in_start: int, core_start: int, core_stop: int, in_stop: int, scale:
 
 
 class _StripAccumulator:
-    """Weighted sums for the output rows still open; finished rows go to the sink."""
+    """Weighted sums for the output rows still open; finished rows go to the sink.
+
+    The buffers are allocated once (growing only if a later tile row is taller) and rows are
+    shifted down in place when finished ones leave, and finished rows are normalised and handed
+    out in bounded chunks: for a 4K x4 upscale the open strip is the largest allocation here.
+    """
+
+    FLUSH_ROWS = 256
 
     def __init__(self, channels: int, width: int, sink: Sink) -> None:
         self.channels = channels
         self.width = width
         self.sink = sink
-        self.start = 0
+        self.start = 0  # output row of buffer row 0
+        self.used = 0  # buffer rows holding data
         self.values = torch.zeros(1, channels, 0, width)
         self.weights = torch.zeros(1, 1, 0, width)
 
     def _ensure(self, stop: int) -> None:
-        have = self.start + self.values.shape[2]
-        if stop > have:
-            extra = stop - have
-            self.values = torch.cat([self.values, torch.zeros(1, self.channels, extra, self.width)], dim=2)
-            self.weights = torch.cat([self.weights, torch.zeros(1, 1, extra, self.width)], dim=2)
+        needed = stop - self.start
+        if needed > self.values.shape[2]:
+            values = torch.zeros(1, self.channels, needed, self.width)
+            weights = torch.zeros(1, 1, needed, self.width)
+            values[:, :, : self.used] = self.values[:, :, : self.used]
+            weights[:, :, : self.used] = self.weights[:, :, : self.used]
+            self.values, self.weights = values, weights
+        self.used = max(self.used, needed)
 
     def add(self, top: int, left: int, output: torch.Tensor, weight: torch.Tensor) -> None:
         bottom = top + output.shape[2]
@@ -140,13 +151,20 @@ class _StripAccumulator:
 
     def flush(self, until: int) -> None:
         """Emit every row before ``until`` (no later tile touches them)."""
-        count = until - self.start
+        count = min(until - self.start, self.used)
         if count <= 0:
             return
-        self.sink(self.start, self.values[:, :, :count] / self.weights[:, :, :count])
-        self.values = self.values[:, :, count:]
-        self.weights = self.weights[:, :, count:]
-        self.start = until
+        for first in range(0, count, self.FLUSH_ROWS):
+            last = min(count, first + self.FLUSH_ROWS)
+            self.sink(self.start + first, self.values[:, :, first:last] / self.weights[:, :, first:last])
+        rest = self.used - count
+        if rest:
+            self.values[:, :, :rest] = self.values[:, :, count : self.used].clone()
+            self.weights[:, :, :rest] = self.weights[:, :, count : self.used].clone()
+        self.values[:, :, rest : self.used] = 0
+        self.weights[:, :, rest : self.used] = 0
+        self.used = rest
+        self.start += count
 
 
 def run_tiled(

@@ -36,7 +36,7 @@ PROBE_SIZE = 96
 # On the CPU, tiles may use this share of the memory the system reports available, and at most
 # this much in absolute terms, so a 4K x4 upscale stays within ~3 GB peak RSS.
 CPU_MEMORY_SHARE = 0.25
-CPU_MEMORY_CAP = 1 << 30
+CPU_MEMORY_CAP = 768 << 20
 CUDA_MEMORY_SHARE = 0.6
 
 
