@@ -22,6 +22,7 @@ For a purely local model whose receptive field fits in half the pad, tiled outpu
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -195,7 +196,7 @@ def run_tiled(
     for index in range(passes):
         final = index == passes - 1
         recorder = PoolingRecorder(inject=injected)
-        with attached_recorder(model, recorder) if aware and not single else _nothing():
+        with attached_recorder(model, recorder) if aware and not single else contextlib.nullcontext():
             accumulator = _StripAccumulator(channels, width * scale, sink) if final else None
             out_channels = None
             for row_index, row in enumerate(rows):
@@ -224,14 +225,6 @@ def run_tiled(
                     next_top = rows[row_index + 1][0].in_top if row_index + 1 < len(rows) else height
                     accumulator.flush(next_top * scale)
         injected = recorder.whole_image_moments()
-
-
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return None
 
 
 def tiles_per_pass(height: int, width: int, tile: int) -> int:
