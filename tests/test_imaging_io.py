@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA  # noqa: E402  (honours DISTILLSR_SHARED)
 from PIL import Image, ImageFile, ImageOps
 
 import distillsr.imaging.io as imio
@@ -26,7 +27,6 @@ from distillsr.imaging.io import (
     write_image,
 )
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SET5_BABY = SHARED_DATA / "Set5" / "HR" / "baby.png"
 
 ADAM7_PASSES = (
