@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from distillsr.nn.attention import CCA
-from distillsr.nn.upsample import pixel_shuffle_tail
+from distillsr.nn.upsample import chain_outputs, pixel_shuffle_tail
 
 NEGATIVE_SLOPE = 0.05
 
@@ -55,10 +55,6 @@ class IMDN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feature = self.fea_conv(x)
-        outputs = []
-        out = feature
-        for index in range(1, self.num_blocks + 1):
-            out = getattr(self, f"IMDB{index}")(out)
-            outputs.append(out)
-        out = self.LR_conv(self.c(torch.cat(outputs, dim=1))) + feature
+        blocks = (getattr(self, f"IMDB{index}") for index in range(1, self.num_blocks + 1))
+        out = self.LR_conv(self.c(torch.cat(chain_outputs(blocks, feature), dim=1))) + feature
         return self.upsampler(out)
