@@ -55,7 +55,8 @@ def _strip_scale_suffix(stem: str, scale: int) -> str:
     return re.sub(rf"_?[xX]{scale}$", "", stem)
 
 
-def _describe(names: list[str], limit: int = 3) -> str:
+def describe_names(names: list[str], limit: int = 3) -> str:
+    """The first few names and a count of the rest, for one-line error messages."""
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
@@ -76,9 +77,9 @@ def pair_images(hr_dir: Path, lr_dir: Path, scale: int) -> list[ImagePair]:
     if missing or extra:
         problems = []
         if missing:
-            problems.append(f"{len(missing)} HR image(s) without LR ({_describe(missing)})")
+            problems.append(f"{len(missing)} HR image(s) without LR ({describe_names(missing)})")
         if extra:
-            problems.append(f"{len(extra)} LR image(s) without HR ({_describe(extra)})")
+            problems.append(f"{len(extra)} LR image(s) without HR ({describe_names(extra)})")
         raise DataError(f"HR folder {hr_dir} and LR folder {lr_dir} do not pair up: {'; '.join(problems)}")
     return pairs
 

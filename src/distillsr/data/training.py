@@ -40,7 +40,12 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from distillsr.data.benchmark import ImagePair, check_stored_lr, pair_images
+from distillsr.data.benchmark import (
+    ImagePair,
+    check_stored_lr,
+    describe_names,
+    pair_images,
+)
 from distillsr.data.lr_cache import LRCache
 from distillsr.errors import DataError, DistillsrError
 from distillsr.imaging.degrade import Degradation, get_degradation, modcrop
@@ -129,11 +134,6 @@ def _upright_size(path: Path) -> tuple[int, int]:
     except Exception:  # noqa: BLE001 - let read_image word the failure
         height, width = read_image(path).shape[:2]
     return height, width
-
-
-def _describe(names: list[str], limit: int = 3) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 class PairedTrainingSet(Dataset):
@@ -231,7 +231,7 @@ class PairedTrainingSet(Dataset):
         if too_small:
             warnings.warn(
                 f"skipping {len(too_small)} image(s) smaller than the {self.hr_patch_size}px HR patch "
-                f"(x{self.scale}): {_describe(too_small)}",
+                f"(x{self.scale}): {describe_names(too_small)}",
                 stacklevel=3,
             )
         if not self.pairs:

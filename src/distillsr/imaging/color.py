@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from distillsr.errors import DistillsrError
+from distillsr.imaging.rounding import matlab_cast
 
 # MATLAB's matrix for R, G, B in [0, 1] giving Y, Cb, Cr on the 0-255 scale (before the offset).
 RGB_TO_YCBCR = np.array(
@@ -44,11 +45,6 @@ def _integer_range(dtype: np.dtype) -> float | None:
         raise DistillsrError(f"colour conversion supports uint8, uint16 and float images, not {dtype}") from None
 
 
-def _to_integer(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    info = np.iinfo(dtype)
-    return np.clip(np.floor(values + 0.5), info.min, info.max).astype(dtype)
-
-
 def rgb2ycbcr(image: np.ndarray) -> np.ndarray:
     """MATLAB ``rgb2ycbcr``: uint8/uint16 in, same class out (rounded); float in [0, 1] in and out."""
     image = np.asarray(image)
@@ -58,7 +54,7 @@ def rgb2ycbcr(image: np.ndarray) -> np.ndarray:
         return (image.astype(np.float64) @ RGB_TO_YCBCR.T + YCBCR_OFFSET) / 255.0
     # MATLAB: Y = T/255 * RGB_int + offset * (full/255); e.g. uint16 offset 16 -> 16 * 257.
     values = image.astype(np.float64) @ (RGB_TO_YCBCR.T / 255.0) + YCBCR_OFFSET * (full / 255.0)
-    return _to_integer(values, image.dtype)
+    return matlab_cast(values, image.dtype)
 
 
 def ycbcr2rgb(image: np.ndarray) -> np.ndarray:
@@ -69,7 +65,7 @@ def ycbcr2rgb(image: np.ndarray) -> np.ndarray:
     if full is None:
         return (image.astype(np.float64) * 255.0 - YCBCR_OFFSET) @ YCBCR_TO_RGB.T
     values = (image.astype(np.float64) * (255.0 / full) - YCBCR_OFFSET) @ YCBCR_TO_RGB.T * full
-    return _to_integer(values, image.dtype)
+    return matlab_cast(values, image.dtype)
 
 
 def rgb_to_y(image: np.ndarray, value_range: float = 255.0) -> np.ndarray:

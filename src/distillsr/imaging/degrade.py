@@ -24,6 +24,7 @@ import numpy as np
 from distillsr.errors import DistillsrError
 from distillsr.imaging.digest import image_digest
 from distillsr.imaging.resize import imresize
+from distillsr.imaging.rounding import matlab_cast
 
 
 class Degradation(TypingProtocol):
@@ -66,8 +67,7 @@ def _round_like(values: np.ndarray, like: np.dtype) -> np.ndarray:
     """MATLAB's cast to an integer class (half away from zero, saturated); floats pass through."""
     if not np.issubdtype(like, np.integer):
         return values
-    info = np.iinfo(like)
-    return np.clip(np.floor(values + 0.5), info.min, info.max).astype(like)
+    return matlab_cast(values, like)
 
 
 def gaussian_kernel_1d(size: int, sigma: float) -> np.ndarray:

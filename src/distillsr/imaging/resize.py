@@ -29,6 +29,7 @@ from typing import Callable, Literal
 import numpy as np
 
 from distillsr.errors import DistillsrError
+from distillsr.imaging.rounding import matlab_cast
 
 Method = Literal["bicubic", "bilinear", "nearest"]
 
@@ -158,13 +159,6 @@ def plan_resize(
     return out_size, scales, order
 
 
-def _round_to_integer_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Round half away from zero and saturate, as MATLAB's conversion to an integer class."""
-    info = np.iinfo(dtype)
-    rounded = np.sign(values) * np.floor(np.abs(values) + 0.5)
-    return np.clip(rounded, info.min, info.max).astype(dtype)
-
-
 def _resize_axis_numpy(image: np.ndarray, axis: int, weights: np.ndarray, indices: np.ndarray) -> np.ndarray:
     shape = [1] * image.ndim
     shape[axis] = weights.shape[0]
@@ -201,7 +195,7 @@ def imresize(
     for axis in order:
         weights, indices = contributions(array.shape[axis], out_size[axis], scales[axis], method, antialias)
         resized = _resize_axis_numpy(array, axis, weights, indices)
-        array = _round_to_integer_dtype(resized, integer_dtype) if integer else resized
+        array = matlab_cast(resized, integer_dtype) if integer else resized
     if not integer:
         return array.astype(np.float64, copy=False)
     return array

@@ -11,6 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from distillsr.errors import DistillsrError
+from distillsr.imaging.degrade import gaussian_kernel_1d
 from distillsr.metrics.psnr import check_same_shape
 
 WINDOW_SIZE = 11
@@ -20,10 +21,8 @@ K2 = 0.03
 
 
 def gaussian_window_1d(size: int = WINDOW_SIZE, sigma: float = WINDOW_SIGMA) -> np.ndarray:
-    """The normalised 1-D factor of MATLAB's ``fspecial('gaussian', size, sigma)``."""
-    x = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
-    g = np.exp(-(x * x) / (2.0 * sigma * sigma))
-    return g / g.sum()
+    """The normalised 1-D factor of MATLAB's ``fspecial('gaussian', 11, 1.5)`` used by SSIM."""
+    return gaussian_kernel_1d(size, sigma)
 
 
 def _filter_valid(image: np.ndarray, window: np.ndarray) -> np.ndarray:

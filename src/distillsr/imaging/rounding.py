@@ -1,0 +1,17 @@
+"""MATLAB's conversion of computed values to an integer image class, in one place.
+
+``uint8(x)`` in MATLAB rounds half away from zero and saturates; NumPy's ``astype`` truncates and
+wraps, and ``np.round`` rounds half to even. Every step that must match MATLAB's integer output
+(imresize passes, imfilter, rgb2ycbcr, added noise) goes through :func:`matlab_cast`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def matlab_cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Round half away from zero and saturate to ``dtype``, as MATLAB's cast to an integer class."""
+    info = np.iinfo(dtype)
+    rounded = np.sign(values) * np.floor(np.abs(values) + 0.5)
+    return np.clip(rounded, info.min, info.max).astype(dtype)
