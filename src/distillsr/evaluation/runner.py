@@ -8,9 +8,9 @@ from typing import Iterable
 
 from distillsr.data.benchmark import BenchmarkSet
 from distillsr.errors import DistillsrError
-from distillsr.imaging.io import write_image
+from distillsr.imaging.io import from_float, write_image
 from distillsr.inference.predict import predict
-from distillsr.metrics.protocols import Protocol, Score, mean_score, quantize, score
+from distillsr.metrics.protocols import Protocol, Score, mean_score, score
 from distillsr.models.sr_model import SRModel
 
 
@@ -69,5 +69,5 @@ def evaluate_set(
             target = save_dir / benchmark.name / f"{sample.name}.png"
             if target.resolve() in inputs:
                 raise DistillsrError(f"refusing to overwrite input image {target} with an SR image; choose another --save-images folder")
-            write_image(target, quantize(sr, sample.hr.dtype))
+            write_image(target, from_float(sr, sample.hr.dtype))
     return result

@@ -23,6 +23,7 @@ from torch import nn
 from distillsr.devices import resolve_device
 from distillsr.errors import DistillsrError
 from distillsr.imaging.color import rgb_to_grey
+from distillsr.imaging.io import from_float
 from distillsr.inference.tiling import run_tiled, tiles_per_pass
 
 Precision = Literal["fp32", "fp16", "bf16"]
@@ -255,7 +256,7 @@ class Upscaler:
             values = rows[0].permute(1, 2, 0).numpy().astype(np.float64)
             if grey and values.shape[2] == 3:
                 values = rgb_to_grey(values)[..., None]
-            quantized = np.floor(np.clip(values, 0.0, 1.0) * maxval + 0.5).astype(target.dtype)
+            quantized = from_float(values, target.dtype)
             target[row : row + rows.shape[2]] = quantized[..., 0] if grey else quantized
 
         self.upscale_tensor(x, sink)

@@ -20,6 +20,7 @@ import numpy as np
 
 from distillsr.errors import DistillsrError
 from distillsr.imaging.color import rgb_to_grey, rgb_to_y
+from distillsr.imaging.io import from_float
 from distillsr.metrics.psnr import check_same_shape, psnr
 from distillsr.metrics.ssim import ssim
 
@@ -65,12 +66,6 @@ class Score:
         return f"{self.psnr:.4f} dB / {self.ssim:.5f} ({self.protocol})"
 
 
-def quantize(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """A [0, 1] float image rounded to an integer type: clipped, half away from zero."""
-    maxval = np.iinfo(dtype).max
-    return np.floor(np.clip(np.asarray(image, dtype=np.float64), 0.0, 1.0) * maxval + 0.5).astype(dtype)
-
-
 def _as_255_scale(image: np.ndarray) -> np.ndarray:
     """Integer images on the 0-255 scale in float64, whatever their bit depth."""
     maxval = np.iinfo(image.dtype).max
@@ -96,7 +91,7 @@ def prepare_for_scoring(sr: np.ndarray, hr: np.ndarray, protocol: Protocol, scal
     if not np.issubdtype(hr.dtype, np.integer):
         raise DistillsrError(f"ground truth must be an integer image (uint8/uint16), got {hr.dtype}")
     if np.issubdtype(sr.dtype, np.floating):
-        sr = quantize(sr, hr.dtype)
+        sr = from_float(sr, hr.dtype)  # clipped, rounded half away from zero
     elif sr.dtype != hr.dtype:
         raise DistillsrError(f"SR image is {sr.dtype} but ground truth is {hr.dtype}")
     if sr.shape[:2] != hr.shape[:2]:
