@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from distillsr.commands.common import positive_int
+from distillsr.commands.common import non_negative_int, positive_int
 
 
 def _run_list(args: argparse.Namespace) -> int:
@@ -83,16 +83,6 @@ def _run_extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
-
-
 def register(commands: argparse._SubParsersAction) -> None:
     da = commands.add_parser("data", help="list, download and prepare training and benchmark datasets")
     actions = da.add_subparsers(dest="data_command", metavar="ACTION", required=True)
@@ -114,7 +104,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     ex.add_argument("out_dir", metavar="OUT_DIR", help="folder for the sub-images (PNG)")
     ex.add_argument("--crop", type=positive_int, default=480, help="sub-image size (default 480; 120 for x4 LR)")
     ex.add_argument("--step", type=positive_int, default=240, help="stride between sub-images (default 240; 60 for x4 LR)")
-    ex.add_argument("--thresh", type=_non_negative_int, default=0, help="edge remainder above which a last, edge-aligned crop is added")
+    ex.add_argument("--thresh", type=non_negative_int, default=0, help="edge remainder above which a last, edge-aligned crop is added")
     ex.add_argument("--strip-scale", type=positive_int, metavar="S", help="drop an 'xS' suffix from names (LR folders) so tiles pair with HR tiles")
     ex.add_argument("--workers", type=positive_int, default=1, help="processes to use")
     ex.set_defaults(handler=_run_extract)

@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from distillsr.commands.common import positive_int
+from distillsr.commands.common import non_negative_int, positive_int
 
 # The keys of distillsr.inference.batch.FORMATS, repeated so that --help imports no numpy.
 FORMAT_CHOICES = ("png", "jpg", "jpeg", "webp", "same", "auto")
@@ -36,16 +36,6 @@ def _tile(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"expected 'auto' or a tile size in pixels, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"tile size must be 0 (no tiling) or positive, got {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
     return value
 
 
@@ -144,7 +134,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "with MATLAB bicubic. Required for -m bicubic")
     up.add_argument("-t", "--tile", type=_tile, default="auto", metavar="N|auto",
                     help="tile side in input pixels; 0: no tiling; auto: sized to fit memory (default: auto)")
-    up.add_argument("--tile-pad", "--tile_pad", dest="tile_pad", type=_non_negative_int, metavar="P",
+    up.add_argument("--tile-pad", "--tile_pad", dest="tile_pad", type=non_negative_int, metavar="P",
                     help="context pixels around each tile (default: the engine's, 24)")
     up.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: auto")
     up.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"],
