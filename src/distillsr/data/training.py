@@ -50,6 +50,7 @@ from distillsr.data.lr_cache import LRCache
 from distillsr.errors import DataError, DistillsrError
 from distillsr.imaging.degrade import Degradation, get_degradation, modcrop
 from distillsr.imaging.io import list_images, read_image
+from distillsr.imaging.tensors import image_to_tensor, match_channels
 
 PathLike = str | os.PathLike[str]
 
@@ -101,18 +102,7 @@ def _as_folder_list(folders: PathLike | Sequence[PathLike]) -> list[Path]:
 
 def to_rgb(image: np.ndarray) -> np.ndarray:
     """Three channels for every image, so batches never mix layouts (grey copied, alpha dropped)."""
-    if image.ndim == 2:
-        return np.repeat(image[:, :, None], 3, axis=2)
-    if image.shape[2] == 4:
-        return np.ascontiguousarray(image[:, :, :3])
-    return image
-
-
-def _to_tensor(patch: np.ndarray) -> torch.Tensor:
-    """HWC integer pixels -> CHW float32 in [0, 1]."""
-    full_scale = float(np.iinfo(patch.dtype).max)
-    chw = np.ascontiguousarray(patch.transpose(2, 0, 1), dtype=np.float32)
-    return torch.from_numpy(chw / np.float32(full_scale))
+    return np.ascontiguousarray(match_channels(image, 3))
 
 
 def _transform(image: np.ndarray, params: PatchParams) -> np.ndarray:
@@ -305,7 +295,7 @@ class PairedTrainingSet(Dataset):
         lr_patch = lr[params.top : params.top + p, params.left : params.left + p]
         hr_patch = hr[params.top * s : (params.top + p) * s, params.left * s : (params.left + p) * s]
         return {
-            "lr": _to_tensor(_transform(lr_patch, params)),
-            "hr": _to_tensor(_transform(hr_patch, params)),
+            "lr": image_to_tensor(_transform(lr_patch, params), batch=False),
+            "hr": image_to_tensor(_transform(hr_patch, params), batch=False),
             "name": self.pairs[image_index].name,
         }

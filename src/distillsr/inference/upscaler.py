@@ -22,8 +22,8 @@ from torch import nn
 
 from distillsr.devices import resolve_device
 from distillsr.errors import DistillsrError
-from distillsr.imaging.color import rgb_to_grey
 from distillsr.imaging.io import from_float
+from distillsr.imaging.tensors import image_to_tensor, tensor_to_image
 from distillsr.inference.tiling import run_tiled, tiles_per_pass
 
 Precision = Literal["fp32", "fp16", "bf16"]
@@ -236,40 +236,31 @@ class Upscaler:
         minimum = getattr(self.model, "min_size", 1)
         if min(height, width) < minimum:
             raise DistillsrError(f"image of {height}x{width} is too small for {self.model.name} (needs {minimum} px)")
-        maxval = float(np.iinfo(image.dtype).max)
         channels = 1 if image.ndim == 2 else image.shape[2]
         out = np.empty((height * self.scale, width * self.scale) + ((channels,) if channels > 1 else ()), image.dtype)
         colour = image if image.ndim == 2 else image[..., :3]
-        self._upscale_into(colour, out if image.ndim == 2 else out[..., :3], maxval, grey=image.ndim == 2)
+        self._upscale_into(colour, out if image.ndim == 2 else out[..., :3], grey=image.ndim == 2)
         if channels == 4:
-            self._upscale_alpha(image[..., 3], out[..., 3], maxval, alpha)
+            self._upscale_alpha(image[..., 3], out[..., 3], alpha)
         return out
 
-    def _upscale_into(self, colour: np.ndarray, target: np.ndarray, maxval: float, *, grey: bool) -> None:
-        planes = colour[None] if grey else colour.transpose(2, 0, 1)
-        x = torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32) / np.float32(maxval))[None]
-        wants = self.model.in_channels
-        if grey and wants not in (None, 1):
-            x = x.expand(1, wants, -1, -1).contiguous()
+    def _upscale_into(self, colour: np.ndarray, target: np.ndarray, *, grey: bool) -> None:
+        x = image_to_tensor(colour, self.model.in_channels if grey else None)
 
         def sink(row: int, rows: torch.Tensor) -> None:
-            values = rows[0].permute(1, 2, 0).numpy().astype(np.float64)
-            if grey and values.shape[2] == 3:
-                values = rgb_to_grey(values)[..., None]
-            quantized = from_float(values, target.dtype)
-            target[row : row + rows.shape[2]] = quantized[..., 0] if grey else quantized
+            target[row : row + rows.shape[2]] = from_float(tensor_to_image(rows, grey=grey), target.dtype)
 
         self.upscale_tensor(x, sink)
 
-    def _upscale_alpha(self, alpha: np.ndarray, target: np.ndarray, maxval: float, mode: AlphaMode) -> None:
+    def _upscale_alpha(self, alpha: np.ndarray, target: np.ndarray, mode: AlphaMode) -> None:
         if mode == "model":
-            self._upscale_into(alpha, target, maxval, grey=True)
+            self._upscale_into(alpha, target, grey=True)
             return
         from distillsr.models.bicubic import BicubicUpsampler
 
         bicubic = _CallableBackend(BicubicUpsampler(self.scale, emulate_uint8=False), self.scale)
         Upscaler(bicubic, device="cpu", tile=self.settings.tile if self.settings.tile != "auto" else 512,
-                 pad=8, passes=1)._upscale_into(alpha, target, maxval, grey=True)
+                 pad=8, passes=1)._upscale_into(alpha, target, grey=True)
 
 
 @dataclass
