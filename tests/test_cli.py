@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from distillsr.cli import main, parse_input_shape
+from distillsr.cli import main
+from distillsr.commands.common import parse_input_shape
 from distillsr.errors import DistillsrError
 
 

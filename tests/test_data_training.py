@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import require_shared
+from support import require_shared
 from PIL import Image
 from torch.utils.data import DistributedSampler
 

@@ -20,7 +20,7 @@ from torch import nn
 ort = pytest.importorskip("onnxruntime", reason='ONNX export needs the onnx extra: pip install "distillsr[onnx]"')
 onnx = pytest.importorskip("onnx", reason='ONNX export needs the onnx extra: pip install "distillsr[onnx]"')
 
-from conftest import official_weights  # noqa: E402
+from support import official_weights  # noqa: E402
 
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint  # noqa: E402
 from distillsr.cli import main  # noqa: E402

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA  # noqa: E402  (honours DISTILLSR_SHARED)
+from support import SHARED_DATA  # noqa: E402  (honours DISTILLSR_SHARED)
 from PIL import Image, ImageFile, ImageOps
 
 import distillsr.imaging.io as imio

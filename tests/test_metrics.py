@@ -122,7 +122,7 @@ def _bicubic_scores(folder, scale):
 )
 def test_bicubic_rows_of_the_papers(dataset, scale, expected_psnr, expected_ssim):
     """scores.md's reference values (official protocol, incl. greyscale `bridge` in Set14)."""
-    from conftest import require_shared
+    from support import require_shared
 
     folder = require_shared("data", dataset, "HR")
     mean = _bicubic_scores(folder, scale)

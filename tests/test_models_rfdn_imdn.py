@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import official_weights, read_key_file, require_shared, state_dict_shapes
+from support import official_weights, read_key_file, require_shared, state_dict_shapes
 
 from distillsr.checkpoints.load import read_weights
 from distillsr.errors import DistillsrError

@@ -7,7 +7,7 @@ protocol). A faithful implementation matches them within 0.005 dB PSNR.
 from __future__ import annotations
 
 import pytest
-from conftest import official_weights, require_shared
+from support import official_weights, require_shared
 
 from distillsr.data.benchmark import BenchmarkSet
 from distillsr.evaluation.runner import evaluate_set

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import official_weights
+from support import official_weights
 from skimage import data
 from torch import nn
 

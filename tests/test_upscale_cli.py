@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import SHARED, official_weights, require_shared
+from support import SHARED, official_weights, require_shared
 from PIL import Image, ImageCms
 from skimage import data
 

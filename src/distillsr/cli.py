@@ -1,8 +1,10 @@
 """The ``distillsr`` command.
 
 Each subcommand lives in :mod:`distillsr.commands` and is listed explicitly below. User errors
-(:class:`~distillsr.errors.DistillsrError`) become one line on stderr and exit code 1, never a
-traceback; heavy modules are imported inside the handler that needs them so ``--help`` is fast.
+(:class:`~distillsr.errors.DistillsrError`) and failed reads or writes (``OSError``) become one
+line on stderr and exit code 1, never a traceback. Nothing heavy is imported before a handler
+runs: ``distillsr --help`` and ``distillsr CMD --help`` load neither torch nor NumPy (a test
+keeps it so).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
+from distillsr import console
 from distillsr.commands import (
     convert,
     data,
@@ -21,7 +24,7 @@ from distillsr.commands import (
     upscale,
     zoo,
 )
-from distillsr.commands.common import parse_input_shape  # noqa: F401  (public helper)
+from distillsr.writable import describe_os_error
 from distillsr.errors import DistillsrError
 
 EXIT_USER_ERROR = 1
@@ -30,8 +33,34 @@ EXIT_INTERRUPTED = 130
 COMMANDS = (evaluate, profile, zoo, convert, data, upscale, export, train)
 
 
+def package_version() -> str:
+    """The installed distribution's version: the one source is the package metadata."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("distillsr")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+class _VersionAction(argparse.Action):
+    """``--version`` that reads the metadata only when asked (argparse's own formats it eagerly)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        parser.exit(message=f"distillsr {package_version()}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="distillsr", description="Lightweight single-image super-resolution.")
+    parser.add_argument("--version", action=_VersionAction)
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument("-q", "--quiet", dest="console_quiet", action="store_true",
+                      help="show errors only (before the command: distillsr -q upscale ...)")
+    talk.add_argument("-v", "--verbose", dest="console_verbose", action="store_true",
+                      help="also show debug detail (before the command)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.register(commands)
@@ -39,27 +68,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    log = console.get_logger()
     try:
         return handler(args)
     except DistillsrError as error:
-        print(f"distillsr: error: {error}", file=sys.stderr)
+        log.critical(str(error))
         return EXIT_USER_ERROR
     except MemoryError:
-        print("distillsr: error: out of memory; use smaller images or another device", file=sys.stderr)
+        log.critical("out of memory; use smaller images or another device")
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("distillsr: interrupted", file=sys.stderr)
+        log.critical("interrupted")
         return EXIT_INTERRUPTED
+    except OSError as error:  # a read or write the command did not word itself: still one line
+        log.critical(describe_os_error(error))
+        return EXIT_USER_ERROR
     except RuntimeError as error:
         if "out of memory" in str(error).lower():
-            print(f"distillsr: error: out of memory ({str(error).splitlines()[0]})", file=sys.stderr)
+            log.critical(f"out of memory ({str(error).splitlines()[0]})")
             return EXIT_USER_ERROR
         raise
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return _run(args.handler, args)
+    verbosity = console.QUIET if args.console_quiet else console.VERBOSE if args.console_verbose else console.NORMAL
+    with console.configured(verbosity):
+        return _run(args.handler, args)
 
 
 if __name__ == "__main__":

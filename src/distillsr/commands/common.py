@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from distillsr.errors import DistillsrError
+from distillsr.writable import describe_os_error  # noqa: F401  (re-exported for the CLI boundary)
 
 
 def _int_at_least(text: str, minimum: int, what: str) -> int:
