@@ -72,8 +72,8 @@ def save_checkpoint(path: str | os.PathLike[str], state_dict: dict[str, torch.Te
     atomic_write_bytes(path, save(tensors, metadata={METADATA_KEY: info.to_json()}))
 
 
-def read_checkpoint(path: str | os.PathLike[str]) -> tuple[CheckpointInfo, dict[str, torch.Tensor]]:
-    """Read a distillsr ``.safetensors`` checkpoint (never executes code)."""
+def read_safetensors(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """The metadata strings and tensors of any ``.safetensors`` file (never executes code)."""
     from safetensors import SafetensorError, safe_open
 
     source = Path(path)
@@ -85,6 +85,15 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[CheckpointInfo, dict[
             tensors = {name: handle.get_tensor(name) for name in handle.keys()}
     except (SafetensorError, ValueError, OSError) as error:
         raise DistillsrError(f"{source}: not a readable safetensors file ({error})") from None
+    return metadata, tensors
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> tuple[CheckpointInfo, dict[str, torch.Tensor]]:
+    """Read a distillsr ``.safetensors`` checkpoint: tensors plus the metadata that describes them."""
+    metadata, tensors = read_safetensors(path)
     if METADATA_KEY not in metadata:
-        raise DistillsrError(f"{source}: a safetensors file without distillsr metadata; convert it with 'distillsr convert'")
-    return CheckpointInfo.from_json(metadata[METADATA_KEY], str(source)), tensors
+        raise DistillsrError(
+            f"{path}: a safetensors file without distillsr metadata; if it holds a zoo model's state dict, "
+            f"name the model: distillsr convert {path} -m MODEL -s SCALE -o OUT.safetensors"
+        )
+    return CheckpointInfo.from_json(metadata[METADATA_KEY], str(path)), tensors

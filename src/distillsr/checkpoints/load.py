@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from distillsr.checkpoints.format import CheckpointInfo, read_checkpoint
+from distillsr.checkpoints.format import METADATA_KEY, CheckpointInfo, read_safetensors
 from distillsr.errors import DistillsrError
 
 SAFETENSORS_SUFFIXES = (".safetensors",)
@@ -68,44 +68,117 @@ def read_torch_file(path: Path) -> dict[str, torch.Tensor]:
     except IsADirectoryError:
         raise DistillsrError(f"weights path {path} is a folder, not a file") from None
     except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
-        text = str(error)
-        refused = re.search(r"Unsupported global: GLOBAL (\S+)", text)
-        if refused:
-            raise DistillsrError(
-                f"{path}: refusing to unpickle the Python object {refused.group(1)} from this file "
-                "(it is not a plain state dict; load it only with code you trust)"
-            ) from None
+        refusal = describe_refused_pickle(str(error))
+        if refusal:
+            raise DistillsrError(f"{path}: {refusal}") from None
         raise DistillsrError(f"{path}: not a readable PyTorch weights file (corrupt, truncated or another format)") from None
     return _unwrap(obj, path)
 
 
-def read_weights(path: str | os.PathLike[str]) -> LoadedWeights:
-    """Read a distillsr checkpoint or recognise an official file; nothing is built yet."""
+# The two ways torch's weights-only unpickler words a refusal (torch 2.6 - 2.13):
+# a class it does not allow, and a callable from a module it blocks outright (os, subprocess, ...).
+_NOT_ALLOWED = re.compile(r"Unsupported global: GLOBAL (\S+) was not an allowed global")
+_BLOCKED = re.compile(r"unsupported GLOBAL (\S+) whose module (\S+) is blocked")
+
+
+def describe_refused_pickle(text: str) -> str | None:
+    """What the safe loader refused and why, in one line; None when ``text`` is another error.
+
+    Saying "corrupt or truncated" here would send a user looking for a bad download when the file
+    is intact and asks to run code: the distinction matters for safety, so it is named.
+    """
+    blocked = _BLOCKED.search(text)
+    if blocked:
+        return (
+            f"refusing to unpickle: the file asks to call {blocked.group(1)} while loading (module "
+            f"{blocked.group(2)} is blocked by PyTorch's safe loader); a weights file never needs that, so it may be "
+            "malicious — do not load it with weights_only=False"
+        )
+    allowed = _NOT_ALLOWED.search(text)
+    if allowed:
+        return (
+            f"refusing to unpickle the Python object {allowed.group(1)}: the safe loader (weights_only=True) "
+            "takes only tensors and plain containers; this is not a plain state dict — load it only with code you "
+            "trust and save its state_dict"
+        )
+    return None
+
+
+def check_finite(state_dict: dict[str, torch.Tensor], source: Path) -> None:
+    """Refuse weights holding NaN or infinity: every output would be garbage, so say which file it is."""
+    broken = [
+        name
+        for name, tensor in state_dict.items()
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())
+    ]
+    if broken:
+        raise DistillsrError(
+            f"{source}: {len(broken)} weight tensor(s) hold NaN or infinite values ({_listed(broken)}); "
+            "the weights are broken (a diverged training run?)"
+        )
+
+
+def read_weights(
+    path: str | os.PathLike[str], *, model: str | None = None, scale: int | None = None
+) -> LoadedWeights:
+    """Read a distillsr checkpoint or recognise an official file; nothing is built yet.
+
+    A file that says nothing about itself (a ``.safetensors`` without distillsr metadata, a ``.pth``
+    in no official layout) is still accepted when its tensors are in an official layout, or when
+    the caller names the zoo ``model`` and ``scale`` it belongs to — the strict load that follows
+    then checks every tensor name and shape against that model.
+    """
     source = Path(path)
     if not source.exists():
         raise DistillsrError(f"weights file {source} does not exist")
     if source.suffix.lower() in SAFETENSORS_SUFFIXES:
-        info, tensors = read_checkpoint(source)
-        return LoadedWeights(info, tensors)
+        metadata, tensors = read_safetensors(source)
+        if METADATA_KEY in metadata:
+            loaded = LoadedWeights(CheckpointInfo.from_json(metadata[METADATA_KEY], str(source)), tensors)
+        else:
+            loaded = _recognise(source, tensors, model, scale, "a safetensors file without distillsr metadata")
+    else:
+        loaded = _recognise(source, read_torch_file(source), model, scale, "not a checkpoint layout distillsr knows")
+    check_finite(loaded.state_dict, source)
+    return loaded
+
+
+def _recognise(
+    source: Path, state_dict: dict[str, torch.Tensor], model: str | None, scale: int | None, what: str
+) -> LoadedWeights:
+    """An official layout by its keys, else the zoo model the caller named, else an error saying how to name it."""
     from distillsr.checkpoints.official.registry import detect_official
 
-    state_dict = read_torch_file(source)
     conversion = detect_official(state_dict)
-    if conversion is None:
-        sample = ", ".join(list(state_dict)[:3])
-        raise DistillsrError(
-            f"{source}: not a checkpoint layout distillsr knows (first keys: {sample}); "
-            "supported: RFDN/E-RFDN, IMDN, DDistill-SR, DIPNet/EDIPv1 official files and distillsr .safetensors"
+    provenance = {"converted_from": source.name, "sha256": sha256_of(source)}
+    if conversion is not None:
+        info = CheckpointInfo(
+            model=conversion.model,
+            scale=conversion.scale,
+            kwargs=conversion.kwargs,
+            input_range=conversion.input_range,
+            form=_official_form(conversion),
+            provenance={**provenance, "layout": conversion.layout},
         )
-    info = CheckpointInfo(
-        model=conversion.model,
-        scale=conversion.scale,
-        kwargs=conversion.kwargs,
-        input_range=conversion.input_range,
-        form=_official_form(conversion),
-        provenance={"converted_from": source.name, "sha256": sha256_of(source), "layout": conversion.layout},
+        return LoadedWeights(info, conversion.state_dict)
+    if model is not None and scale is not None:
+        from distillsr.models.zoo import get_entry
+
+        entry = get_entry(model)
+        info = CheckpointInfo(
+            model=entry.name,
+            scale=scale,
+            input_range=entry.input_range,
+            form=entry.form,
+            provenance={**provenance, "layout": f"{entry.name} state dict (named by the user)"},
+        )
+        return LoadedWeights(info, state_dict)
+    sample = ", ".join(list(state_dict)[:3])
+    raise DistillsrError(
+        f"{source}: {what} (first keys: {sample}); distillsr recognises RFDN/E-RFDN, IMDN, DDistill-SR and "
+        "DIPNet/EDIPv1 official files and distillsr .safetensors; if it is the state dict of a zoo model, name "
+        f"it: distillsr convert {source} -m MODEL -s SCALE -o OUT.safetensors"
     )
-    return LoadedWeights(info, conversion.state_dict)
 
 
 def _official_form(conversion) -> str:

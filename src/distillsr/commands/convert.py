@@ -12,6 +12,7 @@ from distillsr.errors import DistillsrError
 def run(args: argparse.Namespace) -> int:
     from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
     from distillsr.models.zoo import load_model
+    from distillsr.writable import check_output_file
 
     source = Path(args.weights)
     target = Path(args.output)
@@ -21,6 +22,7 @@ def run(args: argparse.Namespace) -> int:
         raise DistillsrError("refusing to overwrite the input file; choose another output name")
     if target.exists() and not args.overwrite:
         raise DistillsrError(f"{target} exists; pass --overwrite to replace it")
+    check_output_file(target, "checkpoint")
     model = load_model(args.model, args.scale, str(source))
     info = CheckpointInfo(
         model=model.name,
@@ -41,7 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     cv = commands.add_parser("convert", help="convert an official .pth checkpoint to a distillsr .safetensors file")
     cv.add_argument("weights", help="official checkpoint (.pth) or distillsr checkpoint")
     cv.add_argument("--output", "-o", required=True, help="output .safetensors file")
-    cv.add_argument("--model", "-m", help="expected zoo model (an error if the file is something else)")
-    cv.add_argument("--scale", "-s", type=positive_int, help="expected scale")
+    cv.add_argument("--model", "-m", help="expected zoo model (an error if the file is something else); names the model of a bare state dict")
+    cv.add_argument("--scale", "-s", type=positive_int, help="expected scale; with -m, the scale of a bare state dict")
     cv.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     cv.set_defaults(handler=run)

@@ -50,7 +50,10 @@ def _run_download(args: argparse.Namespace) -> int:
     from distillsr.data.catalogue import get_entry
     from distillsr.data.download import download
 
+    from distillsr.writable import check_output_folder
+
     entries = [get_entry(name) for name in args.names]  # every name checked before any download
+    check_output_folder(args.to, "download folder")
     for entry in entries:
         download(
             entry,
@@ -66,6 +69,9 @@ def _run_download(args: argparse.Namespace) -> int:
 
 def _run_extract(args: argparse.Namespace) -> int:
     from distillsr.data.subimages import extract_subimages
+    from distillsr.writable import check_output_folder
+
+    check_output_folder(args.out_dir, "sub-image folder")
 
     summary = extract_subimages(
         args.hr_dir,

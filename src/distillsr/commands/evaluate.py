@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from distillsr.commands.common import positive_int
-from distillsr.devices import resolve_device
+from distillsr.console import get_logger
 from distillsr.errors import DistillsrError
+
+log = get_logger(__name__)
 
 
 def _dataset_folders(values: list[str]) -> list[Path]:
@@ -33,6 +34,7 @@ def _format_eval_table(results, protocol, verbose: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from distillsr.devices import resolve_device
     from distillsr.atomic import atomic_write_text
     from distillsr.data.benchmark import BenchmarkSet
     from distillsr.data.lr_cache import LRCache
@@ -41,8 +43,14 @@ def run(args: argparse.Namespace) -> int:
     from distillsr.metrics.protocols import get_protocol
     from distillsr.models.zoo import load_model
 
+    from distillsr.writable import check_output_file, check_output_folder
+
     protocol = get_protocol(args.protocol)
     folders = _dataset_folders(args.data)
+    if args.json:  # checked before the evaluation, which may take an hour: its results must not be lost
+        check_output_file(args.json, "--json report")
+    if args.save_images:
+        check_output_folder(args.save_images, "--save-images folder")
     model = load_model(args.model, args.scale, args.weights).to(resolve_device(args.device))
     scale = model.scale
     degradation = get_degradation(args.degradation, scale, seed=args.seed)
@@ -57,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     results = []
     for benchmark in benchmarks:
         source = "stored LR" if benchmark.uses_stored_lr else f"LR made by {degradation.name}"
-        print(f"{benchmark.name}: {len(benchmark)} images from {benchmark.hr_dir} ({source})", file=sys.stderr)
+        log.info(f"{benchmark.name}: {len(benchmark)} images from {benchmark.hr_dir} ({source})")
         results.append(
             evaluate_set(
                 model,

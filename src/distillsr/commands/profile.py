@@ -6,15 +6,19 @@ import argparse
 import json
 
 from distillsr.commands.common import parse_input_shape, positive_int
-from distillsr.devices import resolve_device
 from distillsr.errors import DistillsrError
 
 
 def run(args: argparse.Namespace) -> int:
+    from distillsr.devices import resolve_device
     from distillsr.efficiency import format_report, profile_model
     from distillsr.models.zoo import load_model
 
     input_shape = parse_input_shape(args.input)
+    if args.json:
+        from distillsr.writable import check_output_file
+
+        check_output_file(args.json, "--json report")
     device = resolve_device(args.device)
     scale = args.scale if args.scale or args.weights else 4
     model = load_model(args.model, scale, args.weights).to(device)

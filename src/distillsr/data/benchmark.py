@@ -149,7 +149,13 @@ class BenchmarkSet:
 
     def __getitem__(self, index: int) -> Sample:
         pair = self.pairs[index]
-        hr = modcrop(read_image(pair.hr_path), self.scale)
+        hr = read_image(pair.hr_path)
+        if min(hr.shape[:2]) < self.scale:
+            raise DataError(
+                f"HR image {pair.hr_path} is {hr.shape[0]}x{hr.shape[1]} pixels, smaller than the scale {self.scale}; "
+                "it cannot be a benchmark image at this scale"
+            )
+        hr = modcrop(hr, self.scale)
         if pair.lr_path is None:
             lr = self.cache.get_or_make(hr, self.degradation) if self.cache else self.degradation(hr)
         else:

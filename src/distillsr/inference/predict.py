@@ -21,4 +21,14 @@ def predict(model: SRModel, image: np.ndarray, *, self_ensemble: bool = False) -
         raise DistillsrError(
             f"{model.name} returned {tuple(out.shape[-2:])} for a {tuple(x.shape[-2:])} input; expected {expected}"
         )
+    if not bool(torch.isfinite(out).all()):
+        raise DistillsrError(non_finite_output_message(model))
     return tensor_to_image(out)
+
+
+def non_finite_output_message(model: object) -> str:
+    """Blame the weights, naming the file: finite [0, 1] inputs cannot make a sound model emit NaN."""
+    metadata = getattr(model, "metadata", None) or {}
+    source = f" ({metadata['weights']})" if metadata.get("weights") else ""
+    name = getattr(model, "name", "the model")
+    return f"{name} produced NaN or infinite values: its weights{source} are probably broken"

@@ -24,6 +24,7 @@ from distillsr.devices import resolve_device
 from distillsr.errors import DistillsrError
 from distillsr.imaging.io import from_float
 from distillsr.imaging.tensors import image_to_tensor, tensor_to_image
+from distillsr.inference.predict import non_finite_output_message
 from distillsr.inference.tiling import run_tiled, tiles_per_pass
 
 Precision = Literal["fp32", "fp16", "bf16"]
@@ -134,6 +135,8 @@ class Upscaler:
                     warnings.warn(message, RuntimeWarning, stacklevel=2)
                     self.warnings.append(message)
                 out = self._forward_at(x, "fp32")
+            if not bool(torch.isfinite(out).all()):
+                raise DistillsrError(non_finite_output_message(self.model))
         return out.float().cpu()
 
     # --- tile size -----------------------------------------------------------------------

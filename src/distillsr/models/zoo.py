@@ -340,14 +340,19 @@ def load_model(name: str | None, scale: int | None, weights: str | None) -> SRMo
         return build_model(name, scale)
     from distillsr.checkpoints.load import load_state_dict_strictly, read_weights
 
-    loaded = read_weights(weights)
+    wanted = None if name is None else get_entry(name).name  # a typo fails before the file is read
+    loaded = read_weights(weights, model=wanted, scale=scale)
     info = loaded.info
-    if name is not None and get_entry(name).name != info.model:
+    try:  # the file's own description may be wrong: the error must name the file
+        entry = get_entry(info.model)
+        checked_scale = _check_scale(entry, info.scale)
+    except DistillsrError as error:
+        raise DistillsrError(f"{weights}: its metadata does not describe a zoo model ({error})") from None
+    if wanted is not None and wanted != entry.name:
         raise DistillsrError(f"{weights} holds the model {info.model} x{info.scale}, not {name}")
     if scale is not None and scale != info.scale:
         raise DistillsrError(f"{weights} is a x{info.scale} {info.model} model, but x{scale} was asked for")
-    entry = get_entry(info.model)
-    network = entry.build(_check_scale(entry, info.scale), **info.kwargs)
+    network = entry.build(checked_scale, **info.kwargs)
     load_state_dict_strictly(network, loaded.state_dict, f"{entry.name} x{info.scale}")
     return SRModel(
         network=network,
