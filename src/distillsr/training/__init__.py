@@ -1,10 +1,11 @@
-"""Training: the typed recipe (config), the one loop with stages, losses, schedules.
+"""Training: the typed recipe, the one loop with stages, losses, schedules.
 
-Only the recipe types and their reader are re-exported here; they are light (no torch at import),
-so ``distillsr train --print-config`` and the docs can use them without loading the engine.
+Only the recipe types and their reader (:mod:`distillsr.training.recipe`) are re-exported here;
+they are light (no torch at import), so ``distillsr train --print-config`` and the docs can use
+them without loading the engine.
 """
 
-from distillsr.training.config import (
+from distillsr.training.recipe import (
     LOSS_TYPES,
     STAGE_KINDS,
     AugmentConfig,
@@ -26,8 +27,6 @@ from distillsr.training.config import (
     TrainStageConfig,
     ValDataConfig,
     field_reference,
-)
-from distillsr.training.config_io import (
     format_recipe,
     load_recipe,
     parse_recipe,
