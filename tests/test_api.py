@@ -3,12 +3,15 @@ very pixels ``distillsr upscale`` writes; models are resolved like the command's
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageCms
+from support import official_weights
 from test_upscale_cli import BICUBIC_X2, astronaut, camera, coffee, x4_model  # noqa: F401
 from test_upscale_cli import upscale as run_cli
 
@@ -176,9 +179,115 @@ def test_unsupported_images_are_refused(image):
 
 
 def test_importing_distillsr_stays_light():
+    """`import distillsr` loads no API module; touching a function loads the API but still no torch."""
     code = (
-        "import sys, distillsr; assert callable(distillsr.upscale); "
+        "import sys, distillsr; print('distillsr.api' in sys.modules); "
+        "assert callable(distillsr.upscale) and callable(distillsr.profile); "
         "print('torch' in sys.modules, 'distillsr.api' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.stdout.split() == ["False", "False"], result.stderr
+    assert result.stdout.split() == ["False", "False", "True"], result.stderr
+
+
+# --------------------------------------------------------------------------------------------------
+# The public functions: real signatures, load_model, evaluate, profile
+# --------------------------------------------------------------------------------------------------
+
+PUBLIC = {
+    "upscale": ("image", "model", "weights", "scale", "tile", "device", "precision", "alpha"),
+    "load_model": ("model", "weights", "scale", "device"),
+    "evaluate": ("model", "data", "weights", "scale", "protocol", "degradation", "seed", "self_ensemble",
+                 "save_images", "cache_dir", "cache", "device", "progress"),
+    "profile": ("model", "weights", "scale", "input_size", "device", "runtime", "memory", "repeats", "warmup"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_public_functions_have_real_signatures_hints_and_docs(name):
+    import typing
+
+    from PIL import Image as PILImage
+
+    from distillsr.efficiency.report import EfficiencyReport
+    from distillsr.evaluation.runner import SetResult
+    from distillsr.inference.upscaler import Backend
+    from distillsr.models.sr_model import SRModel
+
+    function = getattr(distillsr, name)
+    assert function is getattr(api, name) and name in distillsr.__all__
+    assert tuple(inspect.signature(function).parameters) == PUBLIC[name]
+    names = {"Image": PILImage, "SRModel": SRModel, "EfficiencyReport": EfficiencyReport, "SetResult": SetResult,
+             "Backend": Backend}
+    hints = typing.get_type_hints(function, localns=names)
+    assert set(hints) == {*PUBLIC[name], "return"}  # every parameter is annotated
+    assert len(inspect.getdoc(function)) > 200
+
+
+def test_version_is_the_package_metadata():
+    from importlib.metadata import version
+
+    assert distillsr.__version__ == version("distillsr")
+
+
+def test_load_model_gives_a_fresh_model_each_time():
+    first = distillsr.load_model("bicubic", scale=3)
+    second = distillsr.load_model("bicubic", scale=3)
+    assert first is not second and first.scale == 3
+    assert first.network is not second.network
+
+
+def test_load_model_reads_an_official_file_by_path_or_with_its_name():
+    weights = official_weights("rfdn", "RFDN_AIM.pth")
+    by_path = distillsr.load_model(weights)
+    by_name = distillsr.load_model("e-rfdn", weights=weights, scale=4)
+    assert (by_path.name, by_path.scale, by_path.input_range) == ("e-rfdn", 4, 255.0)
+    for a, b in zip(by_path.network.state_dict().values(), by_name.network.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(DistillsrError, match="x4 e-rfdn model, but x2"):
+        distillsr.load_model(weights, scale=2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"model": "dipnet"}, "needs trained weights"),
+        ({"model": "bicubic"}, "bicubic has no scale"),
+        ({"model": "bicubic", "scale": 2.5}, "positive integer"),
+        ({}, "no model given"),
+        ({"model": "rfnd"}, "did you mean"),
+    ],
+)
+def test_load_model_errors(kwargs, fragment):
+    with pytest.raises(DistillsrError, match=fragment):
+        distillsr.load_model(**kwargs)
+
+
+def test_evaluate_reproduces_the_published_bicubic_row(set5_dir):
+    """Bicubic x4 on Set5 is 28.4290 dB / 0.8111 under the classic protocol (scores.md)."""
+    [result] = distillsr.evaluate("bicubic", set5_dir / "HR", scale=4)
+    assert result.dataset == "HR" or result.dataset == "Set5"
+    assert len(result.images) == 5
+    assert result.mean.psnr == pytest.approx(28.4290, abs=5e-5)
+    assert result.mean.ssim == pytest.approx(0.8111, abs=5e-5)
+    assert result.mean.protocol == "classic"
+
+
+def test_evaluate_checks_the_image_folder_before_any_work(tmp_path, set5_dir, monkeypatch):
+    import distillsr.evaluation.runner as runner
+
+    monkeypatch.setattr(runner, "predict", lambda *a, **k: pytest.fail("evaluated before the output check"))
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    with pytest.raises(DistillsrError, match=f"cannot write SR image folder {blocker / 'out'}"):
+        distillsr.evaluate("bicubic", set5_dir / "HR", scale=4, save_images=blocker / "out")
+
+
+def test_profile_counts_match_the_ntire_table():
+    """E-RFDN: 433,448 parameters and 27.03 GMACs at 3x256x256 (NTIRE 2022 ESR table)."""
+    report = distillsr.profile("e-rfdn", runtime=False, memory=False)
+    assert report.params.total == 433_448
+    assert round(report.ops.macs / 1e9, 2) == 27.03
+    same = distillsr.profile("e-rfdn", input_size="3x256x256", runtime=False, memory=False)
+    assert same.ops.macs == report.ops.macs
+    with pytest.raises(DistillsrError, match="input size must look like"):
+        distillsr.profile("e-rfdn", input_size=(3, 0, 5), runtime=False, memory=False)

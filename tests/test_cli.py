@@ -11,8 +11,6 @@ import pytest
 from PIL import Image
 
 from distillsr.cli import main
-from distillsr.commands.common import parse_input_shape
-from distillsr.errors import DistillsrError
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -123,8 +121,138 @@ def test_profile_prints_efficiency_figures(capsys, tmp_path):
     assert data["params"]["total"] == 0
 
 
-def test_parse_input_shape():
-    assert parse_input_shape("3x256x256") == (1, 3, 256, 256)
-    assert parse_input_shape("64x48") == (1, 3, 64, 48)
-    with pytest.raises(DistillsrError, match="3x256x256"):
-        parse_input_shape("big")
+# --------------------------------------------------------------------------------------------------
+# The front door: fast --help, --version, one console
+# --------------------------------------------------------------------------------------------------
+
+COMMAND_NAMES = ("eval", "profile", "zoo", "convert", "data", "upscale", "export", "train")
+
+
+@pytest.mark.parametrize("command", ["", *COMMAND_NAMES])
+def test_help_imports_neither_torch_nor_numpy(command):
+    """`python -X importtime` lists every module imported: --help must not pay for torch (about 1 s)."""
+    argv = [sys.executable, "-X", "importtime", "-m", "distillsr", *([command] if command else []), "--help"]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "usage: distillsr" in result.stdout, result.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "distillsr.cli" in imported  # the listing really is of our run
+    assert "torch" not in imported and "numpy" not in imported
+
+
+def test_version_comes_from_the_package_metadata():
+    from importlib.metadata import version
+
+    result = _run("--version")
+    assert result.returncode == 0 and result.stdout == f"distillsr {version('distillsr')}\n"
+
+
+def test_quiet_keeps_errors_and_hides_info_lines(tmp_path, capsys):
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(tmp_path / "a.png")
+    assert main(["eval", "-m", "bicubic", "-d", str(tmp_path), "-s", "2", "-q"]) == 0
+    assert f"images from {tmp_path}" in capsys.readouterr().err
+    assert main(["-q", "eval", "-m", "bicubic", "-d", str(tmp_path), "-s", "2", "-q"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "PSNR classic" in captured.out  # results still printed
+    assert main(["-q", "eval", "-m", "bicubic", "-d", str(tmp_path / "nope"), "-s", "2"]) == 1
+    assert capsys.readouterr().err.startswith("distillsr: error: ")
+
+
+def test_warnings_are_one_line_and_the_console_is_restored(monkeypatch, capsys):
+    import logging
+    import warnings
+
+    from distillsr.commands import zoo
+
+    def noisy(args):
+        warnings.warn("something third-party is deprecated\n  and this is its second line", UserWarning)
+        return 0
+
+    monkeypatch.setattr(zoo, "run", noisy)
+    before = warnings.showwarning
+    assert main(["zoo"]) == 0
+    assert capsys.readouterr().err == "warning: something third-party is deprecated\n"
+    assert warnings.showwarning is before and not logging.getLogger("distillsr").handlers
+
+
+def test_an_unexpected_oserror_is_one_line_naming_the_path(monkeypatch, capsys):
+    from distillsr.commands import zoo
+
+    def denied(args):
+        raise PermissionError(13, "Permission denied", "/somewhere/locked.png")
+
+    monkeypatch.setattr(zoo, "run", denied)
+    assert main(["zoo"]) == 1
+    assert capsys.readouterr().err == "distillsr: error: /somewhere/locked.png: Permission denied\n"
+
+
+# --------------------------------------------------------------------------------------------------
+# Outputs checked before the work (issue 8: results were lost after a whole evaluation)
+# --------------------------------------------------------------------------------------------------
+
+
+def _one_image_folder(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(folder / "a.png")
+    return folder
+
+
+@pytest.mark.parametrize("where", ["folder", "under-a-file"])
+def test_eval_json_that_cannot_be_written_fails_before_evaluating(tmp_path, monkeypatch, capsys, where):
+    import distillsr.evaluation.runner as runner
+
+    monkeypatch.setattr(runner, "predict", lambda *a, **k: pytest.fail("evaluated before the --json check"))
+    folder = _one_image_folder(tmp_path)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    target = tmp_path if where == "folder" else blocker / "report.json"
+    assert main(["eval", "-m", "bicubic", "-d", str(folder), "-s", "2", "--json", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("distillsr: error:") == 1 and f"cannot write --json report {target}" in err
+
+
+def test_profile_json_is_checked_first(tmp_path, capsys):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    assert main(["profile", "-m", "bicubic", "--json", str(blocker / "p.json")]) == 1
+    assert f"cannot write --json report {blocker / 'p.json'}" in capsys.readouterr().err
+
+
+def test_convert_output_is_checked_before_loading(tmp_path, capsys, monkeypatch):
+    import distillsr.models.zoo as zoo
+
+    monkeypatch.setattr(zoo, "load_model", lambda *a, **k: pytest.fail("loaded before the -o check"))
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    target = blocker / "m.safetensors"
+    assert main(["convert", str(tmp_path / "whatever.pth"), "-o", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("distillsr: error:") == 1 and f"cannot write checkpoint {target}" in err
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+                    reason="root writes into read-only folders; the parent-is-a-file cases cover root")
+def test_read_only_folder_is_refused_before_work(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        assert main(["profile", "-m", "bicubic", "--json", str(locked / "p.json")]) == 1
+        assert "Permission denied" in capsys.readouterr().err
+    finally:
+        locked.chmod(0o755)
+
+
+def test_eval_image_smaller_than_the_scale_is_named(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(folder / "a.png")
+    Image.fromarray(np.zeros((3, 3, 3), np.uint8)).save(folder / "tiny.png")
+    _assert_one_line_error(_run("eval", "-m", "bicubic", "-d", str(folder), "-s", "4", "-q"),
+                           str(folder / "tiny.png"), "smaller than the scale 4")
+
+
+def test_eval_image_too_small_to_score_is_named(tmp_path):
+    folder = _one_image_folder(tmp_path)  # 16x16 at x4 leaves 8x8 after the border: below SSIM's window
+    _assert_one_line_error(_run("eval", "-m", "bicubic", "-d", str(folder), "-s", "4", "-q"),
+                           str(folder / "a.png"), "ssim needs images of at least 11x11")

@@ -1,42 +1,37 @@
-"""The Python entry point: ``distillsr.upscale(image, model)`` on arrays and PIL images.
+"""The Python API: :func:`upscale`, :func:`load_model`, :func:`evaluate` and :func:`profile`.
 
-It runs the same engine as ``distillsr upscale`` (:class:`~distillsr.inference.upscaler.Upscaler`
-plus the same ``scale`` resize), so an array read with :func:`distillsr.imaging.io.read_image`
-comes back with the very pixels the command writes. :func:`resolve_model` is also what the command
-uses to turn ``-m``/``-w`` into a model, so both accept the same things and fail the same way.
-
-Loading a model takes a moment (and building a large one, longer): models named by a zoo name or
-a file are kept in a small cache keyed by what was asked and the files' size and modification
-time, so calling :func:`upscale` in a loop does not reload them. Passing an already loaded
-:class:`~distillsr.models.sr_model.SRModel` skips loading altogether.
+Each is the engine behind one command (``distillsr upscale``, ``eval``, ``profile``), so a script
+gets the very numbers and pixels the command prints and writes. ``import distillsr`` exposes them
+lazily (nothing here is imported until one is used), and nothing in this module imports torch at
+import time: a caller pays for PyTorch only when a model is built.
 """
 
 from __future__ import annotations
 
-import math
 import os
-from functools import lru_cache
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from distillsr.console import get_logger
 from distillsr.errors import DistillsrError
+from distillsr.inference.resolve import ModelLike, output_scale, resolve_model
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from distillsr.inference.upscaler import Backend, Upscaler
+    from distillsr.efficiency.report import EfficiencyReport
+    from distillsr.evaluation.runner import SetResult
+    from distillsr.inference.upscaler import Upscaler
     from distillsr.models.sr_model import SRModel
-    from distillsr.models.zoo import ZooEntry
 
-ModelLike = Union[str, "os.PathLike[str]", "SRModel", "Backend", None]
-BackendName = Literal["torch", "onnxruntime"]
+__all__ = ["evaluate", "load_model", "output_scale", "profile", "resolve_model", "upscale"]
 
-# A `-m` value with one of these suffixes (or naming an existing file) is a file, not a zoo name.
-CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".ckpt", ".bin", ".onnx")
-ONNX_INSTALL_HINT = 'pip install "distillsr[onnx]"'
-_CACHE_SIZE = 4
+PathLike = str | os.PathLike[str]
+Precision = Literal["fp32", "fp16", "bf16"]
+log = get_logger(__name__)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -44,134 +39,79 @@ _CACHE_SIZE = 4
 # --------------------------------------------------------------------------------------------------
 
 
-def resolve_model(
-    model: ModelLike,
+def load_model(
+    model: str | os.PathLike[str] | None = None,
     *,
-    weights: str | os.PathLike[str] | None = None,
-    scale: float | None = None,
-    backend: BackendName = "torch",
-) -> Backend:
-    """A ready model from a zoo name (+ ``weights``), a checkpoint path, or a loaded model.
+    weights: PathLike | None = None,
+    scale: int | None = None,
+    device: str = "cpu",
+) -> SRModel:
+    """A trained model, ready to call on ``(N, C, H, W)`` tensors in [0, 1].
 
-    ``scale`` only matters for ``bicubic``, the one model without a scale of its own (a
-    non-integer scale builds the next integer; the caller resizes). A zoo name without weights is
-    refused, except ``bicubic``: its network would be randomly initialised and the output noise.
+    ``model`` is a zoo name (``"e-rfdn"``; give its ``weights=``) or a weights file (a distillsr
+    ``.safetensors`` or an official ``.pth``, recognised by its key layout). ``scale`` checks the
+    file, or names the scale of a bare state dict together with a zoo name. ``bicubic`` needs no
+    weights, only a scale. A zoo name without weights is refused rather than handing back random
+    weights (build an untrained network with :func:`distillsr.models.zoo.build_model`).
+
+    Each call returns a new model object: changing its device or width affects no one else.
     """
-    if model is not None and not isinstance(model, (str, os.PathLike)):
+    from distillsr.inference.resolve import needs_weights_message
+    from distillsr.models.zoo import build_model, get_entry
+    from distillsr.models.zoo import load_model as load_zoo_model
+
+    spec = None if model is None else os.fspath(model)
+    if spec is not None and _is_file_spec(spec):
+        if weights is not None:
+            raise DistillsrError(f"{spec} is a weights file itself; give weights= only with a zoo model name")
+        spec, weights = None, spec
+    if weights is None:
+        if spec is None:
+            raise DistillsrError("no model given: name a zoo model with its weights= or give a weights file")
+        entry = get_entry(spec)
+        if entry.name != "bicubic":
+            raise DistillsrError(needs_weights_message(entry))
+        if scale is None:
+            raise DistillsrError("bicubic has no scale of its own: give scale=")
+        loaded = build_model("bicubic", _integer_scale(scale))
+    else:
+        loaded = load_zoo_model(spec, None if scale is None else _integer_scale(scale), os.fspath(weights))
+    from distillsr.devices import resolve_device
+
+    return loaded.to(resolve_device(device))
+
+
+def _is_file_spec(spec: str) -> bool:
+    from distillsr.inference.resolve import CHECKPOINT_SUFFIXES
+
+    return Path(spec).suffix.lower() in CHECKPOINT_SUFFIXES or Path(spec).is_file() or "/" in spec or os.sep in spec
+
+
+def _integer_scale(scale: object) -> int:
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise DistillsrError(f"scale must be a positive integer, got {scale!r}")
+    return scale
+
+
+def _as_model(model: ModelLike, weights: PathLike | None, scale: int | None, device: str) -> SRModel:
+    """A loaded SRModel as it is (moved to ``device``), or :func:`load_model` of what was named."""
+    from distillsr.models.sr_model import SRModel
+
+    if isinstance(model, SRModel):
         if weights is not None:
             raise DistillsrError("weights go with a zoo model name, not with an already loaded model")
-        return _check_loaded(model)
-    if backend == "onnxruntime":
-        return _load_onnx(model, weights)
-    if backend != "torch":
-        raise DistillsrError(f"backend must be 'torch' or 'onnxruntime', not {backend!r}")
-    if model is None and weights is None:
-        raise DistillsrError(
-            "no model given: name a zoo model with its weights (-m e-rfdn -w RFDN_AIM.pth) or a checkpoint "
-            "(-m model.safetensors); there is no built-in default model yet"
-        )
-    spec = None if model is None else os.fspath(model)
-    if spec is not None and _looks_like_file(spec):
-        if weights is not None:
-            raise DistillsrError(f"{spec} is a weights file itself; give -w/--weights only with a zoo model name")
-        return _load_file(spec)
-    return _load_named(spec, weights, scale)
+        if scale is not None and scale != model.scale:
+            raise DistillsrError(f"the model upscales x{model.scale}, not x{scale}")
+        from distillsr.devices import resolve_device
 
-
-def _check_loaded(model: object) -> Backend:
-    """Anything with the engine's contract (an SRModel, an ONNX model) is used as it is."""
-    missing = [name for name in ("scale", "name", "in_channels") if not hasattr(model, name)]
-    if missing or not callable(model):
-        raise DistillsrError(
-            f"model must be a zoo name, a checkpoint path or a loaded SRModel, not {type(model).__name__}"
-        )
-    return model
-
-
-def _looks_like_file(spec: str) -> bool:
-    path = Path(spec)
-    return path.suffix.lower() in CHECKPOINT_SUFFIXES or path.is_file() or os.sep in spec or "/" in spec
-
-
-def _load_file(spec: str) -> Backend:
-    if Path(spec).suffix.lower() == ".onnx":
-        raise DistillsrError(f"{spec} is an ONNX model: add --backend onnxruntime (backend='onnxruntime' in Python)")
-    return _cached(None, spec, None, _stamp(spec))
-
-
-def _load_named(name: str | None, weights: str | os.PathLike[str] | None, scale: float | None) -> Backend:
-    from distillsr.models.zoo import get_entry
-
-    entry = None if name is None else get_entry(name)  # a typo fails before any file is read
-    if weights is not None:
-        return _cached(name, os.fspath(weights), None, _stamp(os.fspath(weights)))
-    if entry.name != "bicubic":
-        raise DistillsrError(_needs_weights(entry))
-    if scale is None:
-        raise DistillsrError("bicubic has no scale of its own: give -s/--scale (scale= in Python)")
-    return _cached("bicubic", None, max(1, math.ceil(scale - 1e-9)), None)
-
-
-def _needs_weights(entry: ZooEntry) -> str:
-    """Say where weights come from, so the user's next step is one download away."""
-    message = (
-        f"model {entry.name} needs trained weights (without them it is randomly initialised): "
-        "give -w/--weights FILE"
-    )
-    if entry.weights:
-        files = ", ".join(f"{w.filename} (x{w.scale}, {w.url})" for w in entry.weights)
-        return f"{message}; official weights: {files}"
-    return f"{message} (a distillsr checkpoint; no official weights are published for {entry.name})"
-
-
-def _stamp(path: str) -> tuple[int, int] | None:
-    """Size and modification time: a file rewritten in place is loaded again, not served stale."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None  # let the loader word the error
-    return stat.st_size, stat.st_mtime_ns
-
-
-@lru_cache(maxsize=_CACHE_SIZE)
-def _cached(name: str | None, weights: str | None, scale: int | None, stamp: tuple[int, int] | None) -> SRModel:
-    from distillsr.models.zoo import build_model, load_model
-
-    if weights is None:
-        return build_model(name, scale)
-    return load_model(name, None, weights)
-
-
-def _load_onnx(model: ModelLike, weights: object) -> Backend:
-    """The ONNX backend, imported only when asked for: onnxruntime is an optional dependency."""
-    if weights is not None:
-        raise DistillsrError("an ONNX model holds its weights: drop -w/--weights with --backend onnxruntime")
-    spec = None if model is None else os.fspath(model)
-    if spec is None or Path(spec).suffix.lower() != ".onnx":
-        raise DistillsrError(f"--backend onnxruntime needs a .onnx model file (-m model.onnx), not {spec!r}")
-    if not Path(spec).is_file():
-        raise DistillsrError(f"ONNX model {spec} does not exist")
-    try:
-        from distillsr.inference.onnx_backend import OnnxModel
-
-        return OnnxModel.load(spec)
-    except ImportError as error:
-        raise DistillsrError(
-            f"the onnxruntime backend is not available ({error}); install it with {ONNX_INSTALL_HINT}"
-        ) from None
-
-
-def output_scale(model: Backend, scale: float | None) -> float:
-    """The scale the output has: the model's own unless asked otherwise."""
-    if scale is None:
-        return float(model.scale)
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (scale > 0 and math.isfinite(scale)):
-        raise DistillsrError(f"scale must be a positive number, not {scale!r}")
-    return float(scale)
+        return model.to(resolve_device(device))
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        raise DistillsrError(f"model must be a zoo name, a weights path or an SRModel, not {type(model).__name__}")
+    return load_model(model, weights=weights, scale=scale, device=device)
 
 
 # --------------------------------------------------------------------------------------------------
-# Images
+# Upscaling
 # --------------------------------------------------------------------------------------------------
 
 
@@ -179,11 +119,11 @@ def upscale(
     image: np.ndarray | Image.Image,
     model: ModelLike = None,
     *,
-    weights: str | os.PathLike[str] | None = None,
+    weights: PathLike | None = None,
     scale: float | None = None,
     tile: int | Literal["auto"] | None = "auto",
     device: str = "auto",
-    precision: Literal["fp32", "fp16", "bf16"] = "fp32",
+    precision: Precision = "fp32",
     alpha: Literal["bicubic", "model"] = "bicubic",
 ) -> np.ndarray | Image.Image:
     """Upscale an image array or a PIL image; the result is of the same kind.
@@ -196,10 +136,11 @@ def upscale(
     carried to the result when it still describes it.
 
     ``model``: a zoo name (with ``weights=``, except ``bicubic``), a checkpoint path (``.safetensors``
-    or an official ``.pth``), or a loaded model (:func:`resolve_model`, ``zoo.load_model``).
-    ``scale``: the output scale, by default the model's; another value resizes the model's
-    output with MATLAB bicubic, as ``distillsr upscale -s`` does. ``tile``: ``"auto"`` (sized by
-    a memory probe that takes seconds on a CPU), a tile side in pixels, or 0/None for none.
+    or an official ``.pth``), or a loaded model (:func:`load_model`). Models named by name or path
+    are cached between calls. ``scale``: the output scale, by default the model's; another value
+    resizes the model's output with MATLAB bicubic, as ``distillsr upscale -s`` does. ``tile``:
+    ``"auto"`` (sized by a memory probe that takes seconds on a CPU), a tile side in pixels, or
+    0/None for none. ``alpha``: how an alpha channel is upscaled (MATLAB bicubic, or the model).
     """
     backend = resolve_model(model, weights=weights, scale=scale)
     outscale = output_scale(backend, scale)
@@ -209,14 +150,17 @@ def upscale(
     from PIL import Image as PILImage
 
     if isinstance(image, PILImage.Image):
-        return _upscale_pil(image, upscaler, outscale, alpha)
+        from distillsr.imaging.pil_arrays import array_to_pil, pil_to_array
+
+        pixels, mode = pil_to_array(image)
+        return array_to_pil(_upscale_array(pixels, upscaler, outscale, alpha), mode, image)
     if not isinstance(image, np.ndarray):
         raise DistillsrError(f"image must be a NumPy array or a PIL image, not {type(image).__name__}")
     return _upscale_array(image, upscaler, outscale, alpha)
 
 
 def _upscale_array(image: np.ndarray, upscaler: Upscaler, outscale: float, alpha: str) -> np.ndarray:
-    from distillsr.inference.batch import upscale_pixels
+    from distillsr.inference.outscale import upscale_pixels
 
     out = upscale_pixels(upscaler, image, outscale, alpha=alpha)
     if image.ndim == 3 and image.shape[2] == 1:
@@ -224,48 +168,100 @@ def _upscale_array(image: np.ndarray, upscaler: Upscaler, outscale: float, alpha
     return out
 
 
-# Pillow mode -> (how to get engine pixels, the mode the result is returned in).
-_PIL_SAME = {"L": "L", "RGB": "RGB", "RGBA": "RGBA", "I;16": "I;16", "I;16L": "I;16", "I;16B": "I;16", "I;16N": "I;16"}
-_PIL_CONVERTED = {"1": "L", "LA": "RGBA", "La": "RGBA", "PA": "RGBA", "RGBa": "RGBA", "RGBX": "RGB",
-                  "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
+# --------------------------------------------------------------------------------------------------
+# Scores and costs
+# --------------------------------------------------------------------------------------------------
 
 
-def _upscale_pil(image: Image.Image, upscaler: Upscaler, outscale: float, alpha: str) -> Image.Image:
-    from PIL import Image as PILImage
+def evaluate(
+    model: ModelLike,
+    data: PathLike | Sequence[PathLike],
+    *,
+    weights: PathLike | None = None,
+    scale: int | None = None,
+    protocol: str = "classic",
+    degradation: str = "BI",
+    seed: int = 0,
+    self_ensemble: bool = False,
+    save_images: PathLike | None = None,
+    cache_dir: PathLike | None = None,
+    cache: bool = True,
+    device: str = "auto",
+    progress: bool = False,
+) -> list[SetResult]:
+    """PSNR/SSIM of a model on benchmark folders under a named protocol, one result per folder.
 
-    pixels, result_mode = _pil_pixels(image)
-    out = _upscale_array(pixels, upscaler, outscale, alpha)
-    result = PILImage.fromarray(out.astype("<u2") if out.dtype == np.uint16 else out)
-    if result_mode == "LA":
-        result = result.convert("LA")
-    profile = image.info.get("icc_profile")
-    if profile and image.mode not in ("CMYK", "LAB", "HSV", "YCbCr"):
-        result.info["icc_profile"] = profile
-    return result
+    ``data``: one or more folders, each a folder of HR images (LR made by ``degradation``: BI, BD
+    or DN) or a set folder with ``HR/`` and ``LR_bicubic/X<s>/`` (stored LR used for BI).
+    ``protocol``: ``classic`` (8-bit SR, Y channel, border = scale — the numbers SR papers print)
+    or ``ntire`` (RGB, border 4). Each :class:`~distillsr.evaluation.runner.SetResult` has the
+    per-image scores and ``.mean``; every score names its protocol. ``save_images``: a folder for
+    the SR images (``<folder>/<set>/<name>.png``), checked for writability before any work.
+    """
+    from distillsr.data.benchmark import BenchmarkSet
+    from distillsr.data.lr_cache import LRCache
+    from distillsr.evaluation.runner import evaluate_set
+    from distillsr.imaging.degrade import get_degradation
+    from distillsr.metrics.protocols import get_protocol
+    from distillsr.writable import check_output_folder
+
+    folders = [Path(data)] if isinstance(data, (str, os.PathLike)) else [Path(folder) for folder in data]
+    if not folders:
+        raise DistillsrError("evaluate needs at least one benchmark folder")
+    scoring = get_protocol(protocol)
+    save_dir = None if save_images is None else check_output_folder(save_images, "SR image folder")
+    loaded = _as_model(model, weights, scale, device)
+    lr_making = get_degradation(degradation, loaded.scale, seed=seed)
+    lr_cache = LRCache(cache_dir) if cache else None
+    benchmarks = [BenchmarkSet(folder, loaded.scale, lr_making, cache=lr_cache) for folder in folders]
+    results = []
+    for benchmark in benchmarks:
+        source = "stored LR" if benchmark.uses_stored_lr else f"LR made by {lr_making.name}"
+        log.info(f"{benchmark.name}: {len(benchmark)} images from {benchmark.hr_dir} ({source})")
+        results.append(
+            evaluate_set(
+                loaded, benchmark, scoring, self_ensemble=self_ensemble, save_dir=save_dir, progress=progress
+            )
+        )
+    return results
 
 
-def _has_transparency(image: Image.Image) -> bool:
-    """Palette transparency must become alpha, or transparent pixels get a colour."""
-    known = getattr(image, "has_transparency_data", None)  # Pillow >= 10.1
-    return bool(known) if known is not None else "transparency" in image.info
+def profile(
+    model: ModelLike = None,
+    *,
+    weights: PathLike | None = None,
+    scale: int | None = None,
+    input_size: Sequence[int] | str = (3, 256, 256),
+    device: str = "cpu",
+    runtime: bool = True,
+    memory: bool = True,
+    repeats: int = 10,
+    warmup: int = 2,
+) -> EfficiencyReport:
+    """Parameters, MACs/FLOPs, activations, conv layers, runtime and peak memory of a model.
 
+    The definitions are NTIRE efficient-SR's, at an LR ``input_size`` of ``C x H x W`` (default
+    ``3x256x256``, also accepted as the string ``"3x256x256"``). A zoo name without weights is
+    measured with fresh weights (costs do not depend on them), at ``scale`` (default 4).
+    """
+    from distillsr.devices import resolve_device
+    from distillsr.efficiency.input_size import parse_input_shape
+    from distillsr.efficiency.report import profile_model
+    from distillsr.models.sr_model import SRModel
+    from distillsr.models.zoo import load_model as load_zoo_model
 
-def _pil_pixels(image: Image.Image) -> tuple[np.ndarray, str]:
-    """Engine pixels for a PIL image, and the mode its result is given back in."""
-    mode = image.mode
-    if mode in _PIL_SAME:
-        dtype = np.uint16 if mode.startswith("I;16") else np.uint8
-        return np.asarray(image).astype(dtype), _PIL_SAME[mode]
-    if mode == "P":
-        converted = "RGBA" if _has_transparency(image) else "RGB"
-        return np.asarray(image.convert(converted)), converted
-    if mode == "I":
-        values = np.asarray(image)
-        if values.min() < 0 or values.max() > 65535:
-            raise DistillsrError(f"mode I image has values {values.min()}..{values.max()} outside 0..65535")
-        return values.astype(np.uint16), "I;16"
-    if mode in _PIL_CONVERTED:
-        target = _PIL_CONVERTED[mode]
-        back = "LA" if mode in ("LA", "La") else target
-        return np.asarray(image.convert(target)), back
-    raise DistillsrError(f"PIL images of mode {mode} are not supported (convert to RGB, RGBA, L or I;16)")
+    shape = parse_input_shape(input_size)
+    target = resolve_device(device)
+    if isinstance(model, SRModel):
+        loaded = _as_model(model, weights, scale, device)
+    else:
+        name = None if model is None else os.fspath(model)
+        if name is not None and weights is None and _is_file_spec(name):
+            name, weights = None, name
+        default_scale = scale if scale is not None or weights is not None else 4
+        loaded = load_zoo_model(name, default_scale, None if weights is None else os.fspath(weights)).to(target)
+    if loaded.in_channels is not None and shape[1] != loaded.in_channels:
+        raise DistillsrError(f"{loaded.name} takes {loaded.in_channels} channels, not {shape[1]}")
+    return profile_model(
+        loaded.network, shape, device=target.type, runtime=runtime, memory=memory, repeats=repeats, warmup=warmup
+    )

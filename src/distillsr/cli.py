@@ -26,21 +26,12 @@ from distillsr.commands import (
 )
 from distillsr.writable import describe_os_error
 from distillsr.errors import DistillsrError
+from distillsr.version import package_version
 
 EXIT_USER_ERROR = 1
 EXIT_INTERRUPTED = 130
 
 COMMANDS = (evaluate, profile, zoo, convert, data, upscale, export, train)
-
-
-def package_version() -> str:
-    """The installed distribution's version: the one source is the package metadata."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("distillsr")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "unknown (not installed)"
 
 
 class _VersionAction(argparse.Action):
@@ -50,7 +41,8 @@ class _VersionAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version and exit")
 
     def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
-        parser.exit(message=f"distillsr {package_version()}\n")
+        print(f"distillsr {package_version()}")  # stdout, as argparse's own version action does
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,10 +7,7 @@ import json
 from pathlib import Path
 
 from distillsr.commands.common import positive_int
-from distillsr.console import get_logger
 from distillsr.errors import DistillsrError
-
-log = get_logger(__name__)
 
 
 def _dataset_folders(values: list[str]) -> list[Path]:
@@ -34,54 +31,35 @@ def _format_eval_table(results, protocol, verbose: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from distillsr.devices import resolve_device
+    from distillsr import api
     from distillsr.atomic import atomic_write_text
-    from distillsr.data.benchmark import BenchmarkSet
-    from distillsr.data.lr_cache import LRCache
-    from distillsr.evaluation.runner import evaluate_set
+    from distillsr.devices import resolve_device
     from distillsr.imaging.degrade import get_degradation
     from distillsr.metrics.protocols import get_protocol
     from distillsr.models.zoo import load_model
-
-    from distillsr.writable import check_output_file, check_output_folder
+    from distillsr.writable import check_output_file
 
     protocol = get_protocol(args.protocol)
     folders = _dataset_folders(args.data)
     if args.json:  # checked before the evaluation, which may take an hour: its results must not be lost
         check_output_file(args.json, "--json report")
-    if args.save_images:
-        check_output_folder(args.save_images, "--save-images folder")
     model = load_model(args.model, args.scale, args.weights).to(resolve_device(args.device))
-    scale = model.scale
-    degradation = get_degradation(args.degradation, scale, seed=args.seed)
-    cache = None if args.no_cache else LRCache(args.cache_dir)
-    benchmarks = [BenchmarkSet(folder, scale, degradation, cache=cache) for folder in folders]
-    save_dir = Path(args.save_images) if args.save_images else None
-
+    degradation = get_degradation(args.degradation, model.scale, seed=args.seed)
     print(
-        f"model {model.name} x{scale} | degradation {degradation.name} | protocol {protocol.name}: "
+        f"model {model.name} x{model.scale} | degradation {degradation.name} | protocol {protocol.name}: "
         f"{protocol.description}" + (" | self-ensemble x8" if args.self_ensemble else "")
     )
-    results = []
-    for benchmark in benchmarks:
-        source = "stored LR" if benchmark.uses_stored_lr else f"LR made by {degradation.name}"
-        log.info(f"{benchmark.name}: {len(benchmark)} images from {benchmark.hr_dir} ({source})")
-        results.append(
-            evaluate_set(
-                model,
-                benchmark,
-                protocol,
-                self_ensemble=args.self_ensemble,
-                save_dir=save_dir,
-                progress=not args.quiet,
-            )
-        )
+    results = api.evaluate(
+        model, folders, protocol=protocol.name, degradation=args.degradation, seed=args.seed,
+        self_ensemble=args.self_ensemble, save_images=args.save_images, cache_dir=args.cache_dir,
+        cache=not args.no_cache, device=args.device, progress=not args.quiet,
+    )
     print(_format_eval_table(results, protocol, args.verbose))
     if args.json:
         report = {
             "model": model.name,
             "weights": args.weights,
-            "scale": scale,
+            "scale": model.scale,
             "degradation": degradation.cache_key,
             "protocol": protocol.name,
             "protocol_description": protocol.description,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from distillsr.commands.common import parse_input_shape, positive_int
-from distillsr.errors import DistillsrError
+from distillsr.commands.common import positive_int
 
 
 def run(args: argparse.Namespace) -> int:
+    from distillsr import api
     from distillsr.devices import resolve_device
-    from distillsr.efficiency import format_report, profile_model
+    from distillsr.efficiency import format_report
+    from distillsr.efficiency.input_size import parse_input_shape
     from distillsr.models.zoo import load_model
 
     input_shape = parse_input_shape(args.input)
@@ -19,18 +20,9 @@ def run(args: argparse.Namespace) -> int:
         from distillsr.writable import check_output_file
 
         check_output_file(args.json, "--json report")
-    device = resolve_device(args.device)
     scale = args.scale if args.scale or args.weights else 4
-    model = load_model(args.model, scale, args.weights).to(device)
-    if model.in_channels is not None and input_shape[1] != model.in_channels:
-        raise DistillsrError(f"{model.name} takes {model.in_channels} channels, not {input_shape[1]}")
-    report = profile_model(
-        model.network,
-        input_shape,
-        device=device.type,
-        repeats=args.repeats,
-        warmup=args.warmup,
-    )
+    model = load_model(args.model, scale, args.weights).to(resolve_device(args.device))
+    report = api.profile(model, input_size=input_shape[1:], device=args.device, repeats=args.repeats, warmup=args.warmup)
     print(f"model {model.name} x{model.scale}, LR input {'x'.join(map(str, input_shape[1:]))}")
     print(format_report(report))
     if args.json:

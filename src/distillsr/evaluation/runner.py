@@ -62,9 +62,13 @@ def evaluate_set(
         benchmark, total=len(benchmark), desc=benchmark.name, unit="img", disable=not progress, leave=False
     )
     inputs = {path.resolve() for pair in benchmark.pairs for path in (pair.hr_path, pair.lr_path) if path}
-    for sample in samples:
+    for pair, sample in zip(benchmark.pairs, samples):
         sr = predict(model, sample.lr, self_ensemble=self_ensemble)
-        result.images.append(ImageResult(sample.name, score(sr, sample.hr, protocol, benchmark.scale)))
+        try:
+            scored = score(sr, sample.hr, protocol, benchmark.scale)
+        except DistillsrError as error:  # e.g. too small for SSIM's window: say which image
+            raise DistillsrError(f"{pair.hr_path}: {error}") from None
+        result.images.append(ImageResult(sample.name, scored))
         if save_dir is not None:
             target = save_dir / benchmark.name / f"{sample.name}.png"
             if target.resolve() in inputs:
