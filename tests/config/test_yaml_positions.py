@@ -52,7 +52,21 @@ def test_plain_drops_the_bookkeeping():
     assert type(data) is dict and type(data["a"]) is list and type(data["a"][1]) is dict
 
 
-@pytest.mark.xfail(strict=True, reason="known bug kept by the refactor: among several merged mappings the last wins")
 def test_among_merged_mappings_the_first_wins():
     data = parse_yaml("one: &one {y: 1}\ntwo: &two {y: 2, z: 2}\nm:\n  <<: [*one, *two]\n", "f.yaml")
     assert plain(data["m"]) == {"y": 1, "z": 2}  # as YAML specifies, and as yaml.safe_load reads it
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "base: &b {x: 1, y: 1}\nm:\n  <<: *b\n  y: 2\n",
+        "a: &a {x: 1}\nb: &b {x: 2, y: 3}\nm:\n  <<: [*a, *b]\n  z: 4\n",
+        "inner: &i {x: 1}\nouter: &o {<<: *i, x: 5, w: 6}\nm:\n  <<: *o\n",
+    ],
+    ids=["own-key-wins", "first-merged-wins", "nested-merge"],
+)
+def test_merge_keys_read_as_pyyaml_reads_them(text):
+    import yaml
+
+    assert plain(parse_yaml(text, "f.yaml")) == yaml.safe_load(text)

@@ -52,8 +52,8 @@ def _construct_mapping(loader: PositionLoader, node: yaml.MappingNode) -> Positi
             if key in explicit_keys:
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             explicit_keys.add(key)
-        elif key in mapping:
-            continue  # among merged mappings the first one wins, as YAML specifies
+        # Merged pairs: PyYAML's flatten_mapping already orders them so that assigning in order leaves
+        # the value YAML specifies (the first merged mapping wins, the mapping's own keys win over all).
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.key_lines[key] = key_node.start_mark.line + 1
     return mapping
