@@ -18,3 +18,11 @@ class ImageReadError(DistillsrError):
 
 class DataError(DistillsrError):
     """A dataset folder is missing, empty, or its HR and LR images do not pair up."""
+
+
+class NonFiniteValuesError(DistillsrError):
+    """Float values meant to become pixels hold NaN, so no pixel value can stand for them.
+
+    Raised by low-level conversions that cannot know where the values came from; callers that do
+    know (a model's output, a resize) catch it and say so, e.g. "the model produced NaN".
+    """
