@@ -1,4 +1,9 @@
-"""``distillsr export``: a zoo model or checkpoint as a verified, self-describing ONNX file."""
+"""``distillsr export``: a zoo model or checkpoint as a verified, self-describing ONNX file.
+
+Every check that needs no model (the output name, overwriting, whether the output location can
+be written, the ``--verify-image`` file) runs before the model is loaded and traced, so a
+mistake costs a second, not an export.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from distillsr.commands.common import positive_int
 from distillsr.errors import DistillsrError
 
 if TYPE_CHECKING:  # the real imports wait for the handler, so `--help` stays fast
+    import numpy as np
+
     from distillsr.inference.export import ExportReport
     from distillsr.models.sr_model import SRModel
 
@@ -34,12 +41,26 @@ def _model_and_weights(args: argparse.Namespace) -> tuple[str | None, str | None
 
 
 def _check_output(target: Path, weights: str | None, overwrite: bool) -> None:
+    from distillsr.writable import check_output_file
+
     if target.suffix.lower() != ".onnx":
         raise DistillsrError(f"output {target} must end in .onnx")
     if weights is not None and target.exists() and target.resolve() == Path(weights).resolve():
         raise DistillsrError("refusing to overwrite the input file; choose another output name")
     if target.exists() and not overwrite:
         raise DistillsrError(f"{target} exists; pass --overwrite to replace it")
+    check_output_file(target, "ONNX model")
+
+
+def _read_verify_image(args: argparse.Namespace) -> np.ndarray | None:
+    """The ``--verify-image`` pixels, read before the model so a bad file fails at once."""
+    if args.verify_image is None:
+        return None
+    if args.no_verify:
+        raise DistillsrError("--verify-image and --no-verify contradict each other; give one")
+    from distillsr.imaging.io import read_image
+
+    return read_image(args.verify_image)
 
 
 def _describe_export(report: ExportReport, model: SRModel, random_weights: bool) -> str:
@@ -70,10 +91,15 @@ def run(args: argparse.Namespace) -> int:
     name, weights = _model_and_weights(args)
     target = Path(args.output)
     _check_output(target, weights, args.overwrite)
+    pixels = _read_verify_image(args)
     model = load_model(name, args.scale, weights)
     if args.width is not None:
         model.set_width(args.width)
-    image, source = (None, None) if args.no_verify else verification_image(model.in_channels or 3, VERIFY_CROP)
+    image, source = (None, None)
+    if not args.no_verify:
+        image, source = verification_image(
+            model.in_channels or 3, VERIFY_CROP, image=pixels, name=args.verify_image, min_size=model.min_size
+        )
     report = export_onnx(model, target, opset=args.opset, verify_image=image, image_source=source)
     print(_describe_export(report, model, random_weights=weights is None))
     print(_describe_verification(report))
@@ -93,6 +119,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     ex.add_argument("--output", "-o", required=True, help="output .onnx file")
     ex.add_argument("--opset", type=positive_int, help="ONNX opset, 11-20 (default 17)")
     ex.add_argument("--width", type=float, help="export a channel-splitting (CSD) model at this width, e.g. 0.5")
+    ex.add_argument("--verify-image", metavar="FILE",
+                    help=f"verify on the {VERIFY_CROP}x{VERIFY_CROP} centre crop of this image "
+                         "(default: a built-in synthetic pattern)")
     ex.add_argument("--no-verify", action="store_true", help="skip the onnxruntime check against PyTorch")
     ex.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     ex.set_defaults(handler=run)
