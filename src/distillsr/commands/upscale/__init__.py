@@ -10,7 +10,13 @@ nothing (``-i``, ``-o``, ``-n/--model_name``, ``-s/--outscale``, ``-t/--tile``, 
   input's format;
 * ``-s`` other than the model's scale resizes the model's output with MATLAB bicubic, with a note.
 
-One failing file is an ``error:`` line and the rest go on; the exit code is 1 when any failed.
+One failing file is an ``error:`` line and the rest go on; the exit code is 1 when any failed. A
+full or read-only disk stops the run at once, with the number of images not done.
+
+The package: :mod:`.inputs` (which files), :mod:`.outputs` (where their outputs go, and which
+are refused), :mod:`.jobs` (one file at a time). This module is the flags and the run; it imports
+nothing heavy at module level, so ``distillsr upscale --help`` loads neither torch nor NumPy —
+the submodules (which use NumPy) are imported inside :func:`run`.
 """
 
 from __future__ import annotations
@@ -18,12 +24,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from distillsr import console
 from distillsr.commands.common import non_negative_int, positive_int
+from distillsr.errors import DistillsrError
 
-# The keys of distillsr.inference.batch.FORMATS, repeated so that --help imports no numpy.
+if TYPE_CHECKING:
+    from distillsr.inference.upscaler import Backend, Upscaler
+
+# The keys of distillsr.commands.upscale.outputs.FORMATS, repeated so that --help imports no NumPy.
 FORMAT_CHOICES = ("png", "jpg", "jpeg", "webp", "same", "auto")
 SKIPPED_HINT = "use --overwrite to replace existing outputs"
+
+_log = console.get_logger(__name__)
 
 
 def _tile(text: str) -> int | str:
@@ -57,13 +71,14 @@ def _quality(text: str) -> int:
 
 
 def _report(kind: str, name: str, message: str) -> None:
-    """One line per event, written past the progress bars so they do not tear."""
-    from tqdm import tqdm
+    """One line per file event; the console handler writes it past the progress bars."""
+    if kind == "error":
+        _log.error(f"{name}: {message}")
+    else:
+        _log.info(f"{kind}: {name}: {message}")
 
-    tqdm.write(f"{kind}: {name}: {message}", file=sys.stderr)
 
-
-def _header(model, upscaler, count: int, folder: Path) -> str:
+def _header(model: Backend, upscaler: Upscaler, count: int, folder: Path) -> str:
     tile = upscaler.settings.tile
     tiling = "off" if tile in (None, 0) else tile if tile == "auto" else f"{tile} px"
     return (
@@ -72,7 +87,7 @@ def _header(model, upscaler, count: int, folder: Path) -> str:
     )
 
 
-def _scale_note(model, outscale: float) -> str | None:
+def _scale_note(model: Backend, outscale: float) -> str | None:
     if abs(outscale - model.scale) < 1e-9:
         return None
     return (
@@ -83,14 +98,16 @@ def _scale_note(model, outscale: float) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from distillsr import api
-    from distillsr.inference import batch
+    from distillsr.commands.upscale.inputs import collect_inputs
+    from distillsr.commands.upscale.jobs import RunSettings, run_jobs
+    from distillsr.commands.upscale.outputs import OutputOptions, check_output_folder, plan_jobs
     from distillsr.inference.upscaler import DEFAULT_PAD, Upscaler
 
     folder = Path(args.output)
-    options = batch.OutputOptions(folder, args.suffix, args.format, args.quality, args.overwrite)
-    batch.check_output_folder(folder)
-    sources = batch.collect_inputs(args.input, recursive=args.recursive, exclude=folder, report=_report)
-    jobs = batch.plan_jobs(sources, options)
+    options = OutputOptions(folder, args.suffix, args.format, args.quality, args.overwrite)
+    check_output_folder(folder)  # before the inputs are listed and the model loaded: it costs nothing
+    sources = collect_inputs(args.input, recursive=args.recursive, exclude=folder, report=_report)
+    jobs = plan_jobs(sources, options)
     model = api.resolve_model(args.model, weights=args.weights, scale=args.scale, backend=args.backend)
     outscale = api.output_scale(model, args.scale)
     upscaler = Upscaler(
@@ -101,15 +118,18 @@ def run(args: argparse.Namespace) -> int:
         pad=DEFAULT_PAD if args.tile_pad is None else args.tile_pad,
         progress=not args.quiet,
     )
-    print(_header(model, upscaler, len(jobs), folder), file=sys.stderr)
+    _log.info(_header(model, upscaler, len(jobs), folder))
     note = _scale_note(model, outscale)
     if note:
-        print(note, file=sys.stderr)
+        _log.info(note)
     folder.mkdir(parents=True, exist_ok=True)
-    settings = batch.RunSettings(options, outscale, args.alpha)
-    summary = batch.run_jobs(jobs, upscaler, settings, _report, progress=not args.quiet)
+    settings = RunSettings(options, outscale, args.alpha)
+    summary = run_jobs(jobs, upscaler, settings, _report, progress=not args.quiet)
     hint = f" ({SKIPPED_HINT})" if summary.skipped else ""
     print(f"{summary}{hint}")
+    if summary.stopped is not None:
+        sys.stdout.flush()  # the summary first, then the line that says why the run stopped
+        raise DistillsrError(summary.stopped)
     return 0 if summary.failed == 0 else 1
 
 
