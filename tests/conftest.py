@@ -1,4 +1,4 @@
-"""Fixtures every test may use; plain helpers live in :mod:`support` (``from support import ...``)."""
+"""Fixtures every test may use; plain helpers live in :mod:`support` and :mod:`photos` (``from support import ...``)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-from support import require_shared
+from photos import Photos, UpscaleCommand
+from support import SHARED, require_shared
+
+from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
+from distillsr.models.zoo import get_entry
 
 
 @pytest.fixture
@@ -29,3 +34,32 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def photos() -> type[Photos]:
+    return Photos
+
+
+@pytest.fixture
+def upscale(capsys) -> UpscaleCommand:
+    return UpscaleCommand(capsys)
+
+
+@pytest.fixture(scope="session")
+def x4_model(tmp_path_factory) -> str:
+    """The official DIPNet x4 file when present, else a small random DIPNet x4 checkpoint."""
+    official = SHARED / "weights" / "official" / "dipnet" / "DIPNet.pth"
+    if official.is_file():
+        return str(official)
+    entry = get_entry("dipnet")
+    kwargs = {**entry.defaults, "channels": 12, "mid_channels": 8}
+    network = entry.build(4, **kwargs)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for tensor in network.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.copy_(torch.randn(tensor.shape, generator=generator) * 0.05)
+    path = tmp_path_factory.mktemp("model") / "tiny_dipnet_x4.safetensors"
+    save_checkpoint(path, network.state_dict(), CheckpointInfo("dipnet", 4, kwargs, form="deploy"))
+    return str(path)

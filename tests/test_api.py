@@ -12,8 +12,7 @@ import pytest
 import torch
 from PIL import Image, ImageCms
 from support import official_weights
-from test_upscale_cli import BICUBIC_X2, astronaut, camera, coffee, x4_model  # noqa: F401
-from test_upscale_cli import upscale as run_cli
+from photos import Photos
 
 import distillsr
 from distillsr import api
@@ -22,6 +21,8 @@ from distillsr.imaging.io import read_image
 from distillsr.models.zoo import build_model
 
 BICUBIC = {"model": "bicubic", "scale": 2, "tile": 0}
+BICUBIC_X2 = ("-m", "bicubic", "-s", "2", "-t", "0", "-q")
+astronaut, camera, coffee = Photos.astronaut, Photos.camera, Photos.coffee
 
 
 # --------------------------------------------------------------------------------------------------
@@ -46,11 +47,11 @@ def test_arrays_come_back_with_their_layout_and_dtype(pixels, shape):
     assert result.shape == shape and result.dtype == pixels.dtype
 
 
-def test_scale_other_than_the_models_resizes(x4_model):  # noqa: F811
+def test_scale_other_than_the_models_resizes(x4_model):
     assert distillsr.upscale(astronaut(), x4_model, scale=2.5, tile=0).shape == (120, 160, 3)
 
 
-def test_alpha_modes_are_passed_to_the_engine(x4_model):  # noqa: F811
+def test_alpha_modes_are_passed_to_the_engine(x4_model):
     """The colour is the same either way; only the alpha plane's upscaler differs."""
     rgba = np.dstack([astronaut(), np.zeros((48, 64), np.uint8)])
     rgba[:, 32:, 3] = 255
@@ -106,12 +107,12 @@ def test_pil_icc_profile_is_carried_over():
 
 
 @pytest.mark.parametrize("resized", [False, True], ids=["model-scale", "resized"])
-def test_api_matches_the_command_pixel_for_pixel(tmp_path, capsys, x4_model, resized):  # noqa: F811
+def test_api_matches_the_command_pixel_for_pixel(tmp_path, upscale, x4_model, resized):
     source = tmp_path / "a.png"
     Image.fromarray(astronaut()).save(source)
     model, scale = ("bicubic", 2.5) if resized else (x4_model, None)  # bicubic x3, resized to x2.5
     options = ("-m", model, "-t", "0", "-q") + (("-s", "2.5") if resized else ())
-    code, _, err = run_cli(capsys, "-i", str(source), "-o", str(tmp_path / "out"), *options)
+    code, _, err = upscale("-i", str(source), "-o", str(tmp_path / "out"), *options)
     assert code == 0, err
     written = read_image(tmp_path / "out" / "a.png")
     np.testing.assert_array_equal(distillsr.upscale(read_image(source), model, scale=scale, tile=0), written)
@@ -119,11 +120,11 @@ def test_api_matches_the_command_pixel_for_pixel(tmp_path, capsys, x4_model, res
     np.testing.assert_array_equal(np.asarray(from_pil), written)
 
 
-def test_grey_rgba_and_sixteen_bit_match_the_command(tmp_path, capsys):
+def test_grey_rgba_and_sixteen_bit_match_the_command(tmp_path, upscale):
     images = {"g.png": camera(), "t.png": np.dstack([coffee(), np.full((48, 64), 77, np.uint8)])}
     for name, pixels in images.items():
         Image.fromarray(pixels).save(tmp_path / name)
-    assert run_cli(capsys, "-i", str(tmp_path / "*.png"), "-o", str(tmp_path / "out"), *BICUBIC_X2)[0] == 0
+    assert upscale("-i", str(tmp_path / "*.png"), "-o", str(tmp_path / "out"), *BICUBIC_X2)[0] == 0
     for name in images:
         expected = read_image(tmp_path / "out" / name)
         np.testing.assert_array_equal(distillsr.upscale(read_image(tmp_path / name), **BICUBIC), expected)
@@ -134,13 +135,13 @@ def test_grey_rgba_and_sixteen_bit_match_the_command(tmp_path, capsys):
 # --------------------------------------------------------------------------------------------------
 
 
-def test_models_named_by_path_are_loaded_once(x4_model):  # noqa: F811
+def test_models_named_by_path_are_loaded_once(x4_model):
     assert api.resolve_model(x4_model) is api.resolve_model(x4_model)
     assert api.resolve_model("bicubic", scale=2) is api.resolve_model("bicubic", scale=2)
     assert api.resolve_model("bicubic", scale=2) is not api.resolve_model("bicubic", scale=3)
 
 
-def test_a_loaded_model_is_used_as_it_is(x4_model):  # noqa: F811
+def test_a_loaded_model_is_used_as_it_is(x4_model):
     model = build_model("bicubic", 3)
     assert api.resolve_model(model) is model
     assert distillsr.upscale(astronaut(), model, tile=0).shape == (144, 192, 3)

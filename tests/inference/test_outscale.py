@@ -52,9 +52,3 @@ def test_grey_sixteen_bit_and_alpha_layouts_survive_the_resize(bicubic_x4, photo
     rgba = np.dstack([photo, np.full(photo.shape[:2], 200, np.uint8)])
     out = upscale_pixels(bicubic_x4, rgba, 2.0, alpha="bicubic")
     assert out.shape == (96, 128, 4) and int(out[..., 3].min()) == int(out[..., 3].max()) == 200
-
-
-def test_the_compatibility_path_is_the_same_function():
-    from distillsr.inference import batch
-
-    assert batch.upscale_pixels is upscale_pixels and batch.output_size is output_size

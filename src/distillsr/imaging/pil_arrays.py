@@ -17,31 +17,20 @@ from distillsr.errors import DistillsrError
 if TYPE_CHECKING:
     from PIL import Image
 
-# Pillow mode -> (how to get engine pixels, the mode the result is returned in).
-_PIL_SAME = {"L": "L", "RGB": "RGB", "RGBA": "RGBA", "I;16": "I;16", "I;16L": "I;16", "I;16B": "I;16", "I;16N": "I;16"}
-_PIL_CONVERTED = {"1": "L", "LA": "RGBA", "La": "RGBA", "PA": "RGBA", "RGBa": "RGBA", "RGBX": "RGB",
-                  "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
-
 
 def pil_to_array(image: Image.Image) -> tuple[np.ndarray, str]:
-    """Engine pixels for a PIL image, and the mode its result is to be given back in."""
-    mode = image.mode
-    if mode in _PIL_SAME:
-        dtype = np.uint16 if mode.startswith("I;16") else np.uint8
-        return np.asarray(image).astype(dtype), _PIL_SAME[mode]
-    if mode == "P":
-        converted = "RGBA" if _has_transparency(image) else "RGB"
-        return np.asarray(image.convert(converted)), converted
-    if mode == "I":
-        values = np.asarray(image)
-        if values.min() < 0 or values.max() > 65535:
-            raise DistillsrError(f"mode I image has values {values.min()}..{values.max()} outside 0..65535")
-        return values.astype(np.uint16), "I;16"
-    if mode in _PIL_CONVERTED:
-        target = _PIL_CONVERTED[mode]
-        back = "LA" if mode in ("LA", "La") else target
-        return np.asarray(image.convert(target)), back
-    raise DistillsrError(f"PIL images of mode {mode} are not supported (convert to RGB, RGBA, L or I;16)")
+    """Engine pixels for a PIL image (the reader's own mode rules), and the mode its result is given back in."""
+    from distillsr.imaging.modes import UnsupportedLayoutError, normalise_mode
+
+    try:
+        pixels = normalise_mode(image)
+    except UnsupportedLayoutError as error:
+        raise DistillsrError(f"PIL image of mode {image.mode}: {error} (convert to RGB, RGBA, L or I;16)") from None
+    if image.mode in ("LA", "La"):
+        return pixels, "LA"  # grey+alpha is RGBA inside the engine and LA again outside
+    if pixels.ndim == 2:
+        return pixels, "I;16" if pixels.dtype == np.uint16 else "L"
+    return pixels, "RGBA" if pixels.shape[2] == 4 else "RGB"
 
 
 def array_to_pil(pixels: np.ndarray, mode: str, source: Image.Image | None = None) -> Image.Image:
@@ -59,9 +48,3 @@ def array_to_pil(pixels: np.ndarray, mode: str, source: Image.Image | None = Non
     if profile and source.mode not in ("CMYK", "LAB", "HSV", "YCbCr"):
         result.info["icc_profile"] = profile
     return result
-
-
-def _has_transparency(image: Image.Image) -> bool:
-    """Palette transparency must become alpha, or transparent pixels get a colour."""
-    known = getattr(image, "has_transparency_data", None)  # Pillow >= 10.1
-    return bool(known) if known is not None else "transparency" in image.info

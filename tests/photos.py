@@ -1,8 +1,9 @@
-"""Fixtures for the ``distillsr upscale`` tests: real photographs, a model, and the command.
+"""Real photographs for image tests, and the upscale command run in-process.
 
-Images are real photographs (scikit-image's bundled ones, cropped small, and Set5); the model is
-the official DIPNet x4 when ``../shared`` has it, else a small random DIPNet. Helpers come as
-fixtures because test folders are not packages (``--import-mode=importlib``).
+Small crops of scikit-image's bundled photographs (no download, no ``../shared``), so that image
+tests see real content — edges, texture, smooth gradients — instead of noise. Imported as
+``from photos import Photos, UpscaleCommand`` (``tests/`` is on the path); the fixtures that hand
+them out are in ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from skimage import data
-from support import SHARED
 
-from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
 from distillsr.cli import main
-from distillsr.models.zoo import get_entry
 
 
 class Photos:
@@ -70,32 +67,3 @@ class UpscaleCommand:
     @staticmethod
     def lines(text: str, prefix: str) -> list[str]:
         return [line for line in text.splitlines() if line.startswith(prefix)]
-
-
-@pytest.fixture
-def photos() -> type[Photos]:
-    return Photos
-
-
-@pytest.fixture
-def upscale(capsys) -> UpscaleCommand:
-    return UpscaleCommand(capsys)
-
-
-@pytest.fixture(scope="session")
-def x4_model(tmp_path_factory) -> str:
-    """The official DIPNet x4 file when present, else a small random DIPNet x4 checkpoint."""
-    official = SHARED / "weights" / "official" / "dipnet" / "DIPNet.pth"
-    if official.is_file():
-        return str(official)
-    entry = get_entry("dipnet")
-    kwargs = {**entry.defaults, "channels": 12, "mid_channels": 8}
-    network = entry.build(4, **kwargs)
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for tensor in network.state_dict().values():
-            if tensor.is_floating_point():
-                tensor.copy_(torch.randn(tensor.shape, generator=generator) * 0.05)
-    path = tmp_path_factory.mktemp("model") / "tiny_dipnet_x4.safetensors"
-    save_checkpoint(path, network.state_dict(), CheckpointInfo("dipnet", 4, kwargs, form="deploy"))
-    return str(path)
