@@ -17,7 +17,7 @@ from photos import Photos
 import distillsr
 from distillsr import api
 from distillsr.errors import DistillsrError
-from distillsr.imaging.io import read_image
+from distillsr.imaging.read import read_image
 from distillsr.models.zoo import build_model
 
 BICUBIC = {"model": "bicubic", "scale": 2, "tile": 0}

@@ -84,7 +84,7 @@ def test_cli_verifies_on_the_image_it_is_given(dipnet_checkpoint, tmp_path, caps
 
 
 def test_cli_refuses_a_bad_verify_image_before_loading(dipnet_checkpoint, tmp_path, capsys, monkeypatch):
-    from distillsr.imaging.io import write_image
+    from distillsr.imaging.write import write_image
     from distillsr.models import zoo
 
     def no_loading(*args, **kwargs):

@@ -58,7 +58,7 @@ def _read_verify_image(args: argparse.Namespace) -> np.ndarray | None:
         return None
     if args.no_verify:
         raise DistillsrError("--verify-image and --no-verify contradict each other; give one")
-    from distillsr.imaging.io import read_image
+    from distillsr.imaging.read import read_image
 
     return read_image(args.verify_image)
 

@@ -23,7 +23,8 @@ import numpy as np
 from distillsr.data.lr_cache import LRCache
 from distillsr.errors import DataError
 from distillsr.imaging.degrade import BicubicDown, modcrop
-from distillsr.imaging.io import list_images, read_image
+from distillsr.imaging.listing import list_images
+from distillsr.imaging.read import read_image
 
 HR_FOLDER_NAMES = ("HR", "GTmod12", "GT", "hr")
 

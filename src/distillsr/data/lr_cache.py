@@ -14,7 +14,8 @@ import numpy as np
 
 from distillsr.errors import DistillsrError
 from distillsr.imaging.digest import image_digest
-from distillsr.imaging.io import read_image, write_image
+from distillsr.imaging.read import read_image
+from distillsr.imaging.write import write_image
 
 
 def default_cache_dir() -> Path:

@@ -30,7 +30,9 @@ from PIL import Image
 from distillsr.atomic import atomic_write_text
 from distillsr.data.benchmark import _strip_scale_suffix
 from distillsr.errors import DistillsrError
-from distillsr.imaging.io import list_images, read_image, write_image
+from distillsr.imaging.listing import list_images
+from distillsr.imaging.read import read_image
+from distillsr.imaging.write import write_image
 
 SETTINGS_FILE = ".subimages.json"
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}  # EXIF orientations that exchange width and height

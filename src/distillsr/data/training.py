@@ -49,7 +49,8 @@ from distillsr.data.benchmark import (
 from distillsr.data.lr_cache import LRCache
 from distillsr.errors import DataError, DistillsrError
 from distillsr.imaging.degrade import Degradation, get_degradation, modcrop
-from distillsr.imaging.io import list_images, read_image
+from distillsr.imaging.listing import list_images
+from distillsr.imaging.read import read_image
 from distillsr.imaging.tensors import image_to_tensor, match_channels
 
 PathLike = str | os.PathLike[str]

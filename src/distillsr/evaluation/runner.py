@@ -8,7 +8,8 @@ from typing import Iterable
 
 from distillsr.data.benchmark import BenchmarkSet
 from distillsr.errors import DistillsrError
-from distillsr.imaging.io import from_float, write_image
+from distillsr.imaging.pixels import from_float
+from distillsr.imaging.write import write_image
 from distillsr.inference.predict import predict
 from distillsr.metrics.protocols import Protocol, Score, mean_score, score
 from distillsr.models.sr_model import SRModel

@@ -1,6 +1,6 @@
 """PIL images to the engine's arrays and back, keeping the mode where one exists.
 
-The engine (and :func:`distillsr.imaging.io.read_image`) works on uint8/uint16 arrays that are
+The engine (and :func:`distillsr.imaging.read.read_image`) works on uint8/uint16 arrays that are
 grey, RGB or RGBA. A PIL image of another mode is converted on the way in, and the result is given
 back in the mode a user would expect: ``L``, ``I;16``, ``RGB``, ``RGBA`` and ``LA`` as they came;
 palette, CMYK and other colour modes as ``RGB``/``RGBA``; ``1`` as ``L``.

@@ -5,7 +5,7 @@ Where it does not — alpha in JPEG or BMP, 16 bits in JPEG or WEBP — the pixe
 way a viewer would show them (alpha flattened onto white; 16 bits rounded to the nearest 8-bit
 value) rather than cut (dropping the alpha plane reveals whatever colour sat under transparent
 pixels; dropping the low byte darkens by up to half a level). Formats are named by file suffix,
-the way :func:`distillsr.imaging.io.write_image` chooses them.
+the way :func:`distillsr.imaging.write.write_image` chooses them.
 """
 
 from __future__ import annotations

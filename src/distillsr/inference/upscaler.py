@@ -22,7 +22,7 @@ from torch import nn
 
 from distillsr.devices import resolve_device
 from distillsr.errors import DistillsrError
-from distillsr.imaging.io import from_float
+from distillsr.imaging.pixels import from_float
 from distillsr.imaging.tensors import image_to_tensor, tensor_to_image
 from distillsr.inference.predict import non_finite_output_message
 from distillsr.inference.tiling import run_tiled, tiles_per_pass

@@ -20,7 +20,7 @@ import numpy as np
 
 from distillsr.errors import DistillsrError
 from distillsr.imaging.color import rgb_to_grey, rgb_to_y
-from distillsr.imaging.io import from_float
+from distillsr.imaging.pixels import from_float
 from distillsr.metrics.psnr import check_same_shape, psnr
 from distillsr.metrics.ssim import ssim
 

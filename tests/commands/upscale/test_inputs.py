@@ -11,7 +11,7 @@ import pytest
 
 from distillsr.commands.upscale.inputs import Source, collect_inputs, is_inside
 from distillsr.errors import DistillsrError
-from distillsr.imaging.io import read_image
+from distillsr.imaging.read import read_image
 
 BICUBIC_X2 = ("-m", "bicubic", "-s", "2", "-t", "0", "-q")
 

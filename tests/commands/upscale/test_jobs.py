@@ -22,7 +22,8 @@ from distillsr.commands.upscale.inputs import Source
 from distillsr.commands.upscale.jobs import RunSettings, Summary, run_jobs, systemic_cause
 from distillsr.commands.upscale.outputs import Job, OutputOptions, plan_jobs
 from distillsr.errors import DistillsrError
-from distillsr.imaging.io import read_image, write_image
+from distillsr.imaging.read import read_image
+from distillsr.imaging.write import write_image
 from distillsr.inference.upscaler import Upscaler
 
 BICUBIC_X2 = ("-m", "bicubic", "-s", "2", "-t", "0", "-q")

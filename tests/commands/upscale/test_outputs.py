@@ -15,7 +15,7 @@ from PIL import Image
 from distillsr.commands.upscale.inputs import Source
 from distillsr.commands.upscale.outputs import FORMATS, Job, OutputOptions, check_output_folder, output_path, plan_jobs
 from distillsr.errors import DistillsrError
-from distillsr.imaging.io import read_image
+from distillsr.imaging.read import read_image
 
 BICUBIC_X2 = ("-m", "bicubic", "-s", "2", "-t", "0", "-q")
 

@@ -88,7 +88,7 @@ def photo() -> np.ndarray:
     (``DISTILLSR_REQUIRE_SHARED``) the Set5 image must be there.
     """
     if (SHARED_DATA / "Set5" / "HR" / "baby.png").is_file() or shared_is_required():
-        from distillsr.imaging.io import read_image
+        from distillsr.imaging.read import read_image
 
         image = read_image(require_shared("data", "Set5", "HR", "baby.png"))[..., :3]
     else:

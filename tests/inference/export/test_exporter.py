@@ -33,7 +33,7 @@ def test_image_problems_are_refused_before_tracing(small_model, photo, monkeypat
 
 
 def test_a_real_photo_given_by_the_caller_is_named_in_the_report(small_model, tolerance, tmp_path):
-    from distillsr.imaging.io import read_image
+    from distillsr.imaging.read import read_image
 
     path = require_shared("data", "Set5", "HR", "baby.png")
     model = small_model("imdn")  # contrast pooling: statistics-dependent

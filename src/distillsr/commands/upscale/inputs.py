@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from distillsr.errors import DistillsrError
-from distillsr.imaging.io import IMAGE_SUFFIXES
+from distillsr.imaging.listing import IMAGE_SUFFIXES
 
 # Folder and glob listings pick these up; a file named explicitly is tried whatever its suffix.
 INPUT_SUFFIXES: tuple[str, ...] = (*IMAGE_SUFFIXES, ".gif")

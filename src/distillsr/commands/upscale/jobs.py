@@ -25,7 +25,8 @@ import numpy as np
 from distillsr.commands.upscale.inputs import Report
 from distillsr.commands.upscale.outputs import Job, OutputOptions
 from distillsr.errors import DistillsrError
-from distillsr.imaging.io import read_image_with_info, write_image
+from distillsr.imaging.read import read_image_with_info
+from distillsr.imaging.write import write_image
 from distillsr.imaging.pixel_formats import flatten_alpha, format_name, holds_16bit, holds_alpha, to_8bit
 from distillsr.inference.outscale import upscale_pixels
 from distillsr.writable import SYSTEMIC_WRITE_ERRORS

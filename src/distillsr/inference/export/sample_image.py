@@ -65,7 +65,7 @@ def verification_image(
     """A verification image for :func:`export_onnx` with ``channels`` channels, and what it is.
 
     Without ``image``, the ``size x size`` synthetic pattern. With one (as read by
-    :func:`~distillsr.imaging.io.read_image`; ``name`` labels it, usually its path), its
+    :func:`~distillsr.imaging.read.read_image`; ``name`` labels it, usually its path), its
     centre ``size x size`` crop, alpha dropped and grey replicated for a colour model. An image
     too small for two verification sizes at ``min_size`` is refused here, naming it, rather
     than after the export has been traced.
