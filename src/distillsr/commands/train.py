@@ -1,12 +1,53 @@
-"""``distillsr train``: run a recipe's stages (single process or under ``torchrun``)."""
+"""``distillsr train``: run a recipe's stages (single process or under ``torchrun``).
+
+Ctrl-C or SIGTERM saves a training state of the iteration in progress and exits 130 (SIGINT) or
+143 (SIGTERM) with one line saying where the state is and how to resume it
+(:mod:`distillsr.training.interrupt`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import shlex
+
+from distillsr.console import get_logger
+
+log = get_logger(__name__)
+
+
+def resume_command(args: argparse.Namespace) -> str:
+    """The command line that continues this run: the same recipe, overrides and output folder."""
+    words = ["distillsr", "train", str(args.recipe)]
+    for override in args.set or []:
+        words += ["--set", override]
+    if args.output_dir:
+        words += ["--output-dir", str(args.output_dir)]
+    if args.device != "auto":
+        words += ["--device", args.device]
+    return shlex.join([*words, "--resume"])
+
+
+def stopped_message(stopped, session, args: argparse.Namespace) -> str:
+    """One line: which signal stopped the run, where its newest training state is, how to resume."""
+    from distillsr.training.interrupt import signal_name
+
+    name = signal_name(stopped.signum)
+    state = session.latest_state()
+    if state is None:
+        return f"stopped by {name} before a training state was saved; nothing to resume (start the run again)"
+    launcher = " (under torchrun, as before)" if session.info.distributed else ""
+    if stopped.saved:
+        what = f"stopped by {name} after iteration {stopped.iteration}; training state saved to {state}"
+    elif stopped.aborted:
+        what = f"stopped by {name} without saving; the previous training state is {state}"
+    else:
+        what = f"stopped by {name}; the latest training state is {state}"
+    return f"{what}; resume with: {resume_command(args)}{launcher}"
 
 
 def run(args: argparse.Namespace) -> int:
     from distillsr.training.config_io import format_recipe, load_recipe
+    from distillsr.training.interrupt import StopSignals, TrainingStopped
     from distillsr.training.trainer import TrainingSession
 
     overrides = list(args.set or [])
@@ -17,21 +58,33 @@ def run(args: argparse.Namespace) -> int:
     if args.print_config:
         print(text, end="")
         return 0
-    session = TrainingSession(recipe, device=args.device, resume=args.resume, progress=not args.quiet, recipe_text=text)
+    stop = StopSignals()
+    session = TrainingSession(
+        recipe, device=args.device, resume=args.resume, progress=not args.quiet, recipe_text=text, stop=stop
+    )
+    stop.announce = session.info.is_main
     if session.info.is_main:
         where = f", resuming from {session.resume_path}" if session.resume_path else ""
-        print(f"training {recipe.name}: {recipe.model.name} x{recipe.model.scale}, {len(recipe.stages)} stage(s), "
-              f"output {session.output_dir}{where}")
-    summary = session.run()
+        log.info(
+            f"training {recipe.name}: {recipe.model.name} x{recipe.model.scale}, {len(recipe.stages)} stage(s), "
+            f"output {session.output_dir}{where}"
+        )
+    with stop:
+        try:
+            summary = session.run()
+        except TrainingStopped as stopped:
+            if session.info.is_main:
+                log.info(stopped_message(stopped, session, args))
+            return stopped.exit_code
     if session.info.is_main:
-        print(f"done: {summary.iterations} iteration(s) in {summary.seconds / 60:.1f} min")
+        log.info(f"done: {summary.iterations} iteration(s) in {summary.seconds / 60:.1f} min")
         for key, value in summary.final_metrics.items():
             if "psnr" in key or "ssim" in key or key == "loss":
-                print(f"  {key}: {value:.4f}")
+                log.info(f"  {key}: {value:.4f}")
         if summary.best_psnr is not None:
-            print(f"  best validation PSNR: {summary.best_psnr:.4f} dB")
+            log.info(f"  best validation PSNR: {summary.best_psnr:.4f} dB")
         if summary.final_model is not None:
-            print(f"  final model: {summary.final_model}")
+            log.info(f"  final model: {summary.final_model}")
     return 0
 
 

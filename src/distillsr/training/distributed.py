@@ -52,6 +52,20 @@ def barrier(info: ProcessInfo) -> None:
         dist.barrier()
 
 
+def agreed_signal(info: ProcessInfo, signum: int | None, device: torch.device) -> int | None:
+    """The stop request of any rank, so that every rank stops after the same iteration.
+
+    Ranks get a terminal's Ctrl-C at slightly different moments; one that stopped alone would
+    leave the others waiting in the next gradient all-reduce. One tiny all-reduce per iteration
+    costs little next to the step's own, and the loop already waits for the loss every iteration.
+    """
+    if not info.distributed or not dist.is_initialized():
+        return signum
+    flag = torch.tensor([signum or 0], dtype=torch.int32, device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return int(flag.item()) or None
+
+
 def shutdown(info: ProcessInfo) -> None:
     if info.distributed and dist.is_initialized():
         dist.destroy_process_group()

@@ -4,7 +4,9 @@ Everything a stage kind varies (which loss terms, what the model returns, which 
 term needs) enters through :class:`StepRecipe`; compression stages (distillation, contrastive
 self-distillation, progressive fine-tuning) build a different recipe and reuse :func:`run_loop`.
 Resuming restores model, EMA, optimizer, data position and RNG states, so a run killed at any
-iteration and resumed ends with bit-identical weights on the CPU.
+iteration and resumed ends with bit-identical weights on the CPU. A stop request (Ctrl-C, SIGTERM:
+:mod:`distillsr.training.interrupt`) is honoured only between iterations, with a state of the
+iteration just completed, so an interrupted run resumes exactly like a killed one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torch import nn
 
 from distillsr.errors import DistillsrError
 from distillsr.training.ema import WeightAverage
+from distillsr.training.interrupt import TrainingStopped
 from distillsr.training.losses import StepOutputs, total_loss
 from distillsr.training.schedules import Schedule, apply_lr
 from distillsr.training.state import capture_rng, restore_rng
@@ -52,6 +55,7 @@ class LoopHooks:
     log: Callable[[int, dict], None] = lambda iteration, metrics: None
     validate: Callable[[nn.Module, int], dict] | None = None
     checkpoint: Callable[[int, dict], None] | None = None  # (iteration, state) -> None
+    stop: Callable[[], int | None] = lambda: None  # polled after each iteration: a signal number stops
     progress: bool = False
     extra_state: dict = field(default_factory=dict)
 
@@ -106,6 +110,36 @@ def _unwrap(model: nn.Module) -> nn.Module:
             return model
 
 
+def _backward_and_step(loss: torch.Tensor, model: nn.Module, optimizer, scaler, grad_clip: float | None) -> None:
+    """One optimizer update from ``loss`` (with fp16 loss scaling when ``scaler`` is given)."""
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+    else:
+        loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+
+
+def _loop_state(done: int, model: nn.Module, ema: WeightAverage | None, optimizer, sampler, running: dict) -> dict:
+    """What :func:`restore_loop_state` needs to continue after iteration ``done`` as if never stopped."""
+    return {
+        "model": _unwrap(model).state_dict(),
+        "ema": ema.state_dict() if ema is not None else None,
+        "optimizer": optimizer.state_dict(),
+        "sampler": sampler.state_dict(),
+        "rng": capture_rng(),
+        "iteration": done,
+        "running": dict(running),
+    }
+
+
 def run_loop(
     model: nn.Module,
     batches,
@@ -136,59 +170,54 @@ def run_loop(
         dynamic_ncols=True, leave=False,
     )
     running = dict(running or {})  # sums since the last log line (restored on resume)
-    for iteration in range(start_iteration, settings.iterations):
-        lr = settings.schedule.lr(iteration)
-        apply_lr(optimizer, lr)
-        batch = _to_device(next(batches), device, settings.channels_last)
-        with torch.autocast(device_type=device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-            outputs = forward(model, batch)
-            loss, parts = total_loss(recipe.terms, outputs)
-        if not math.isfinite(float(loss.detach())):
-            raise DistillsrError(f"the loss became {float(loss)} at iteration {iteration + 1}; lower the learning rate")
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-        else:
-            loss.backward()
-        if settings.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
-        if scaler is not None:
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            optimizer.step()
-        if ema is not None:
-            ema.update(_unwrap(model))
-        done = iteration + 1
-        for key, value in {"loss": float(loss.detach()), **parts}.items():
-            running[key] = running.get(key, 0.0) + value
-        bar.update(1)
-        bar.set_postfix(loss=f"{float(loss.detach()):.4f}", lr=f"{lr:.2e}", refresh=False)
-        if done % settings.print_every == 0 or done == settings.iterations:
-            count = settings.print_every if done % settings.print_every == 0 else done % settings.print_every
-            metrics = {key: value / max(count, 1) for key, value in running.items()}
-            metrics.update(lr=lr, seconds=time.perf_counter() - started)
-            running = {}
-            hooks.log(done, metrics)
-        if hooks.validate is not None and settings.validate_every and (done % settings.validate_every == 0 or done == settings.iterations):
-            scores = hooks.validate(ema.shadow if ema is not None else _unwrap(model), done)
-            model.train()
-            hooks.log(done, scores)
-            metrics.update(scores)
-        if hooks.checkpoint is not None and (
-            (settings.checkpoint_every and done % settings.checkpoint_every == 0) or done == settings.iterations
-        ):
-            hooks.checkpoint(done, {
-                "model": _unwrap(model).state_dict(),
-                "ema": ema.state_dict() if ema is not None else None,
-                "optimizer": optimizer.state_dict(),
-                "sampler": sampler.state_dict(),
-                "rng": capture_rng(),
-                "iteration": done,
-                "running": dict(running),
-            })
-    bar.close()
+
+    try:
+        for iteration in range(start_iteration, settings.iterations):
+            lr = settings.schedule.lr(iteration)
+            apply_lr(optimizer, lr)
+            batch = _to_device(next(batches), device, settings.channels_last)
+            with torch.autocast(device_type=device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+                outputs = forward(model, batch)
+                loss, parts = total_loss(recipe.terms, outputs)
+            loss_value = float(loss.detach())
+            if not math.isfinite(loss_value):
+                raise DistillsrError(
+                    f"the loss became {loss_value} at iteration {iteration + 1}; lower the learning rate"
+                )
+            _backward_and_step(loss, model, optimizer, scaler, settings.grad_clip)
+            if ema is not None:
+                ema.update(_unwrap(model))
+            done = iteration + 1
+            for key, value in {"loss": loss_value, **parts}.items():
+                running[key] = running.get(key, 0.0) + value
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr:.2e}", refresh=False)
+            if done % settings.print_every == 0 or done == settings.iterations:
+                count = settings.print_every if done % settings.print_every == 0 else done % settings.print_every
+                metrics = {key: value / max(count, 1) for key, value in running.items()}
+                metrics.update(lr=lr, seconds=time.perf_counter() - started)
+                running = {}
+                hooks.log(done, metrics)
+            if hooks.validate is not None and settings.validate_every and (
+                done % settings.validate_every == 0 or done == settings.iterations
+            ):
+                scores = hooks.validate(ema.shadow if ema is not None else _unwrap(model), done)
+                model.train()
+                hooks.log(done, scores)
+                metrics.update(scores)
+            saved = False
+            if hooks.checkpoint is not None and (
+                (settings.checkpoint_every and done % settings.checkpoint_every == 0) or done == settings.iterations
+            ):
+                hooks.checkpoint(done, _loop_state(done, model, ema, optimizer, sampler, running))
+                saved = True
+            signum = hooks.stop()
+            if signum is not None:  # the step is complete: this is the one place a stop is safe
+                if hooks.checkpoint is not None and not saved:
+                    hooks.checkpoint(done, _loop_state(done, model, ema, optimizer, sampler, running))
+                raise TrainingStopped(signum, saved=hooks.checkpoint is not None, iteration=done)
+    finally:
+        bar.close()
     return metrics
 
 

@@ -30,6 +30,7 @@ from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
 from distillsr.devices import resolve_device
 from distillsr.errors import DistillsrError
 from distillsr.training import distributed
+from distillsr.training.interrupt import StopSignals, TrainingStopped
 from distillsr.training.logs import TrainingLog
 from distillsr.training.loop import (
     LoopHooks,
@@ -41,6 +42,7 @@ from distillsr.training.loop import (
     run_loop,
 )
 from distillsr.training.losses import PixelLoss
+from distillsr.training.preflight import check_recipe_paths, sub_image_root
 from distillsr.training.schedules import Schedule
 from distillsr.training.state import load_training_state, save_training_state
 
@@ -60,7 +62,13 @@ class Summary:
 
 
 class TrainingSession:
-    """Runs one recipe. ``resume`` is None, ``"auto"`` (latest state in the output folder) or a path."""
+    """Runs one recipe. ``resume`` is None, ``"auto"`` (latest state in the output folder) or a path.
+
+    ``stop``: the signal guard the caller entered (the ``train`` command does); a stage trains
+    under its :meth:`~distillsr.training.interrupt.StopSignals.deferred`, so a signal saves a state
+    of the iteration in progress and raises :class:`~distillsr.training.interrupt.TrainingStopped`.
+    Without one nothing is installed and signals keep Python's default behaviour.
+    """
 
     def __init__(
         self,
@@ -70,6 +78,7 @@ class TrainingSession:
         resume: str | None = None,
         progress: bool = True,
         recipe_text: str = "",
+        stop: StopSignals | None = None,
     ) -> None:
         self.recipe = recipe
         self.info = distributed.process_info()
@@ -79,7 +88,9 @@ class TrainingSession:
         self.output_dir = Path(recipe.output_dir)
         self.progress = progress and self.info.is_main
         self.recipe_text = recipe_text
+        self.stop = stop if stop is not None else StopSignals()
         self.resume_path = self._find_resume(resume)
+        check_recipe_paths(recipe)  # before the log below makes the experiment folder
         self.best_psnr: float | None = None
         self.log = TrainingLog(
             self.output_dir, tensorboard=recipe.logging.tensorboard, enabled=self.info.is_main and recipe.logging.csv
@@ -96,12 +107,16 @@ class TrainingSession:
                 found.append((int(match.group(1)), int(match.group(2)), path))
         return sorted(found)
 
+    def latest_state(self) -> Path | None:
+        """The newest training state in the output folder (what ``--resume`` picks)."""
+        found = self._checkpoints()
+        return found[-1][2] if found else None
+
     def _find_resume(self, resume: str | None) -> Path | None:
         if resume is None:
             return None
         if resume == "auto":
-            found = self._checkpoints()
-            return found[-1][2] if found else None
+            return self.latest_state()
         path = Path(resume)
         if not path.is_file():
             raise DistillsrError(f"--resume: no training state at {path}")
@@ -168,12 +183,11 @@ class TrainingSession:
 
     def _sub_image_folders(self) -> list[str]:
         """Cut the HR images into overlapping tiles once (main process), as BasicSR does for DIV2K."""
-        from distillsr.data.lr_cache import default_cache_dir
         from distillsr.data.subimages import extract_subimages
 
         train = self.recipe.data.train
         settings = train.sub_images
-        base = Path(settings.folder) if settings.folder else Path(train.cache_dir or default_cache_dir()) / "subimages"
+        base = sub_image_root(train)
         folders = []
         for index, folder in enumerate(train.hr_folders):
             target = base / f"{Path(folder).name}-{index}-crop{settings.crop}-step{settings.step}"
@@ -337,11 +351,18 @@ def run_train_stage(session: TrainingSession, index: int, stage, network: nn.Mod
         log=lambda iteration, metrics: session.log.log(index, iteration, metrics),
         validate=session._validator(),
         checkpoint=session.checkpoint_writer(index),
+        stop=lambda: distributed.agreed_signal(session.info, session.stop.requested, session.device),
         progress=session.progress,
     )
-    metrics = run_loop(model, batches, sampler, optimizer, StepRecipe(_pixel_terms(stage)), settings, hooks,
-                       device=session.device, start_iteration=start, ema=ema,
-                       running=resume.get("running") if resume is not None else None)
+    try:
+        with session.stop.deferred():
+            metrics = run_loop(model, batches, sampler, optimizer, StepRecipe(_pixel_terms(stage)), settings, hooks,
+                               device=session.device, start_iteration=start, ema=ema,
+                               running=resume.get("running") if resume is not None else None)
+    except TrainingStopped as stopped:
+        if stopped.saved:  # every rank stops at the same iteration: none leaves before rank 0 has saved
+            distributed.barrier(session.info)
+        raise
     if ema is not None:  # later stages and the final model continue from the averaged weights
         network.load_state_dict(ema.state_dict())
     return network, metrics, stage.iterations - start
