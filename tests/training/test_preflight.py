@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from distillsr.errors import DataError, DistillsrError
-from distillsr.training.config_io import parse_recipe
+from distillsr.training.recipe import parse_recipe
 from distillsr.training.preflight import check_recipe_paths, sub_image_root
 
 

@@ -46,7 +46,7 @@ def stopped_message(stopped, session, args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from distillsr.training.config_io import format_recipe, load_recipe
+    from distillsr.training.recipe import format_recipe, load_recipe
     from distillsr.training.interrupt import StopSignals, TrainingStopped
     from distillsr.training.trainer import TrainingSession
 
