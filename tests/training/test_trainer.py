@@ -386,3 +386,25 @@ def test_the_stop_line_says_what_was_saved_and_where_to_resume(tmp_path):
     assert "before a training state was saved; nothing to resume" in stopped_message(
         TrainingStopped(signal.SIGINT), session, args
     )
+
+
+@pytest.mark.parametrize("degradation", ["BI", "BD"])
+def test_validation_makes_lr_with_the_training_degradation(tmp_path, images, monkeypatch, degradation):
+    """A BD recipe validated on bicubic LR would report scores of another task."""
+    import distillsr.data.benchmark as benchmark
+    from distillsr.training.recipe import load_recipe
+    from distillsr.training.trainer import TrainingSession
+
+    recipe = load_recipe(_recipe(tmp_path, images, tmp_path / "out", val_every=5),
+                         [f"data.train.degradation={degradation}"])
+    made = []
+    real = benchmark.BenchmarkSet
+
+    def recording(folder, scale, lr_making=None, **kwargs):
+        made.append(lr_making)
+        return real(folder, scale, lr_making, **kwargs)
+
+    session = TrainingSession(recipe, device="cpu", progress=False)
+    monkeypatch.setattr(benchmark, "BenchmarkSet", recording)
+    assert session._validator() is not None
+    assert [d.name for d in made] == [degradation]

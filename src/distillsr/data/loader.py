@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import random
+import signal
 from collections.abc import Iterator, Sized
 from dataclasses import dataclass
 from typing import Any
@@ -178,6 +179,9 @@ class WorkerSeeder:
     rank: int
 
     def __call__(self, worker_id: int) -> None:
+        # Ctrl-C reaches the whole process group: a worker must leave it to the trainer, which
+        # finishes its step and saves (a spawned worker would otherwise die with a traceback).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         info = get_worker_info()
         epoch = int(getattr(info.dataset, "epoch", 0)) if info is not None else 0
         sequence = np.random.SeedSequence([self.seed & _SEED_MASK, self.rank, epoch, worker_id])

@@ -207,8 +207,12 @@ class TrainingSession:
         from distillsr.evaluation.runner import evaluate_set
         from distillsr.metrics.protocols import get_protocol
 
+        from distillsr.imaging.degrade import get_degradation
+
         protocol = get_protocol(val.protocol)
-        sets = [BenchmarkSet(folder, self.recipe.model.scale) for folder in val.folders]
+        scale = self.recipe.model.scale
+        degradation = get_degradation(self.recipe.data.train.degradation, scale)  # validate on what is trained
+        sets = [BenchmarkSet(folder, scale, degradation) for folder in val.folders]
 
         def validate(network: nn.Module, iteration: int) -> dict:
             scores: dict = {}
