@@ -234,3 +234,8 @@ class DiverseBranchBlock(DiverseBranches):
     def fold(self) -> nn.Conv2d:
         """The deploy conv; exact (to rounding) in eval mode, borders included."""
         return self.folded_conv()
+
+    @classmethod
+    def fold_example(cls) -> tuple[DiverseBranchBlock, torch.Tensor]:
+        """All four branches (out > 1), a 1x1 -> kxk branch through a plain conv (internal != in)."""
+        return cls.random_example(cls(4, 6, 3, internal_channels=5), (2, 4, 9, 7))

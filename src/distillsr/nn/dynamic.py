@@ -112,6 +112,11 @@ class DynamicDBB(DiverseBranches):
         """The deploy unit: the DBB as one ``dbb_reparam`` conv, the dynamic branch copied."""
         return DynamicConv.from_parts(copy.deepcopy(self.dy_branch), self.folded_conv(), copy.deepcopy(self.activation))
 
+    @classmethod
+    def fold_example(cls) -> tuple[DynamicDBB, torch.Tensor]:
+        """Rank 4 on 8 -> 12 channels: a non-empty squeeze (16 // 16 = 1), so the branch is dynamic."""
+        return cls.random_example(cls(8, 12, 3, rank=4, activation=nn.LeakyReLU(0.05)), (2, 8, 9, 7))
+
 
 class DynamicConv(nn.Module):
     """Deploy-time RDU unit: ``act(Λ(x) · dbb_reparam(x) + res(x))``, returning ``(out, res)``."""

@@ -18,11 +18,54 @@ from torch import nn
 
 
 class Foldable(nn.Module):
-    """A module with an equivalent, cheaper deploy form."""
+    """A module with an equivalent, cheaper deploy form.
+
+    Every concrete subclass also implements :meth:`fold_example`: the test suite finds all
+    subclasses by itself and checks each fold against its train-time forward, so a new foldable
+    block is tested without anyone listing it, and one without an example fails that test.
+    A subclass that does not implement :meth:`fold` (an abstract base such as ``DiverseBranches``)
+    cannot be deployed and needs no example; its concrete subclasses each bring their own.
+    """
 
     def fold(self) -> nn.Module:
         """The deploy-time module: same outputs (to float rounding), fewer or plainer layers."""
         raise NotImplementedError
+
+    @classmethod
+    def fold_example(cls) -> tuple[nn.Module, torch.Tensor]:
+        """A small instance of exactly this class in a non-trivial state, and an input for it.
+
+        Implementations build the instance and return ``cls.random_example(instance, shape)``, so
+        its weights *and* BatchNorm running statistics are random: with the default statistics
+        (mean 0, variance 1) a fold that ignores them would still pass.
+        """
+        raise NotImplementedError(f"{cls.__module__}.{cls.__qualname__} does not implement Foldable.fold_example")
+
+    @staticmethod
+    def random_example(module: nn.Module, input_shape: tuple[int, ...], *, seed: int = 0) -> tuple[nn.Module, torch.Tensor]:
+        """``module`` with random parameters and BatchNorm statistics (in place), and a random input.
+
+        Seeded and independent of the global RNG, so a failing fold check reproduces exactly.
+        Parameters get N(0, 0.1); BatchNorm scales stay near 1 and variances in [0.5, 1.5], which
+        keeps outputs of order one, so an absolute tolerance means the same for every block.
+        """
+        generator = torch.Generator().manual_seed(seed)
+
+        def normal(like: torch.Tensor, std: float) -> torch.Tensor:
+            return (torch.randn(like.shape, generator=generator, dtype=torch.float64) * std).to(like.dtype)
+
+        with torch.no_grad():
+            for parameter in module.parameters():
+                parameter.copy_(normal(parameter, 0.1))
+            for norm in module.modules():
+                if isinstance(norm, nn.modules.batchnorm._BatchNorm) and norm.track_running_stats:
+                    if norm.affine:
+                        norm.weight.copy_(1.0 + normal(norm.weight, 0.3))
+                        norm.bias.copy_(normal(norm.bias, 0.3))
+                    norm.running_mean.copy_(normal(norm.running_mean, 0.3))
+                    spread = torch.rand(norm.running_var.shape, generator=generator, dtype=torch.float64)
+                    norm.running_var.copy_((0.5 + spread).to(norm.running_var.dtype))
+        return module, torch.randn(input_shape, generator=generator, dtype=torch.float64).float()
 
 
 def deploy(model: nn.Module) -> nn.Module:

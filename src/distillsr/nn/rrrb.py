@@ -59,3 +59,8 @@ class RRRB(Foldable):
         """A plain ``nn.Conv2d(C, C, 3, padding=1, bias=self.bias)`` computing the same map."""
         kernel, bias = self.folded_kernel()
         return conv_from(kernel, bias, padding=1)
+
+    @classmethod
+    def fold_example(cls) -> tuple[RRRB, torch.Tensor]:
+        """With biases, so the folded bias is checked as well as the kernel."""
+        return cls.random_example(cls(6, 12, bias=True), (2, 6, 9, 7))

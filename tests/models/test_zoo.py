@@ -1,5 +1,6 @@
 """Every zoo entry gets the same checks for free: builds at its scales, runs forward and backward,
-folds to an equivalent deploy form, round-trips through a checkpoint, and reports exact counts."""
+folds to an equivalent deploy form, round-trips through a checkpoint, and reports exact counts;
+and `load_model` names a checkpoint that holds another model or scale."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import copy
 
 import pytest
 import torch
+from support import official_weights
 
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
 from distillsr.errors import DistillsrError
@@ -14,7 +16,8 @@ from distillsr.models.zoo import ZOO, build_model, get_entry, load_model
 from distillsr.nn.reparam import Foldable, deploy, is_deployed
 
 ALL = sorted(ZOO)
-# The full-size CSD models (up to 43M parameters) are exercised once, at x4, to keep the suite fast.
+# The full-size CSD models (up to 43M parameters) are exercised once, at x4, and marked slow:
+# CI runs them, `-m "not slow"` skips them locally.
 BIG = {"edsr", "rcan"}
 
 
@@ -26,7 +29,12 @@ def _cases():
             yield name, scale
 
 
-@pytest.mark.parametrize("name,scale", list(_cases()))
+def _marked(*values):
+    """A parametrize case, marked slow when it builds one of the BIG models (named first)."""
+    return pytest.param(*values, marks=pytest.mark.slow) if values[0] in BIG else pytest.param(*values)
+
+
+@pytest.mark.parametrize("name,scale", [_marked(name, scale) for name, scale in _cases()])
 def test_forward_and_backward(name, scale):
     torch.manual_seed(0)
     model = build_model(name, scale)
@@ -75,7 +83,7 @@ def test_train_form_folds_to_an_equivalent_deploy_form(name):
         assert sum(p.numel() for p in folded.parameters()) < sum(p.numel() for p in network.parameters())
 
 
-@pytest.mark.parametrize("name", [n for n in ALL if ZOO[n].form != "train"])
+@pytest.mark.parametrize("name", [_marked(n) for n in ALL if ZOO[n].form != "train"])
 def test_plain_and_deploy_forms_have_nothing_to_fold(name):
     assert is_deployed(get_entry(name).build(4 if name != "bicubic" else 2))
 
@@ -114,3 +122,21 @@ def test_unknown_names_scales_and_widths_are_clear():
         build_model("imdn", 2).set_width(0.5)
     with pytest.raises(DistillsrError, match="hyperparameters do not fit"):
         get_entry("imdn").build(2, colour="red")
+
+
+def test_wrong_scale_and_wrong_architecture_are_named(tmp_path):
+    path = tmp_path / "imdn_x2.safetensors"
+    network = get_entry("imdn").build(2, channels=8, num_blocks=1)
+    save_checkpoint(path, network.state_dict(), CheckpointInfo("imdn", 2, {"channels": 8, "num_blocks": 1}))
+    with pytest.raises(DistillsrError, match="x2 imdn model, but x4 was asked for"):
+        load_model("imdn", 4, str(path))
+    with pytest.raises(DistillsrError, match="holds the model imdn x2, not e-rfdn"):
+        load_model("e-rfdn", 2, str(path))
+
+
+def test_official_file_into_the_wrong_model_or_scale():
+    path = str(official_weights("imdn", "IMDN_x4.pth"))
+    with pytest.raises(DistillsrError, match="holds the model imdn x4, not e-rfdn"):
+        load_model("e-rfdn", 4, path)
+    with pytest.raises(DistillsrError, match="x4 imdn model, but x2 was asked for"):
+        load_model("imdn", 2, path)

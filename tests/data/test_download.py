@@ -1,4 +1,4 @@
-"""Dataset catalogue and downloads, exercised offline: a fake opener and file:// URLs serve local bytes."""
+"""Downloads and archive checks, exercised offline: a fake opener and file:// URLs serve local bytes."""
 
 from __future__ import annotations
 
@@ -8,14 +8,11 @@ import re
 import tarfile
 import urllib.error
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from distillsr.cli import main
-from distillsr.data.catalogue import CATALOGUE, DatasetEntry, RemoteFile, get_entry
+from distillsr.data.catalogue import DatasetEntry, RemoteFile
 from distillsr.data.download import check_archive, download
 from distillsr.errors import DistillsrError
 
@@ -301,50 +298,3 @@ def test_unverifiable_archive_is_checked_even_without_extraction(tmp_path):
     tar = _tar_bytes({"big.bin": bytes(5000), "second.bin": bytes(5000)})[:3000]
     with pytest.raises(DistillsrError):
         download(_entry("cut.tar", tar, sha256=None), tmp_path, opener=FakeServer({URL + "cut.tar": tar}), extract=False, echo=Echo())
-
-
-# ---------------------------------------------------------------------------- catalogue --
-
-
-def test_catalogue_entries_are_well_formed():
-    names = [entry.name for entry in CATALOGUE]
-    assert len(names) == len(set(names))
-    for entry in CATALOGUE:
-        assert entry.files and entry.description and entry.citation and entry.license and entry.layout
-        for remote in entry.files:
-            assert remote.url.startswith("https://") and remote.url.rsplit("/", 1)[1] == remote.filename
-            assert remote.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", remote.sha256)
-            assert remote.md5 is None or re.fullmatch(r"[0-9a-f]{32}", remote.md5)
-            assert remote.sha256 or remote.md5 or remote.checksum == "none"
-        if entry.name.startswith("div2k"):
-            assert all(f.sha256 and f.size for f in entry.files)
-            assert all(f.url.startswith("https://data.vision.ee.ethz.ch/cvl/DIV2K/") for f in entry.files)
-    for name in ("div2k-train-hr", "div2k-valid-hr", "div2k-train-lr-bicubic-x4", "div2k-valid-lr-bicubic-x2", "flickr2k", "benchmark"):
-        assert get_entry(name.upper()).name == name
-    with pytest.raises(DistillsrError, match="unknown dataset 'nope'; choose one of: div2k-train-hr"):
-        get_entry("nope")
-
-
-def test_cli_data_list_prints_the_catalogue(capsys):
-    assert main(["data", "list"]) == 0
-    out = capsys.readouterr().out
-    for entry in CATALOGUE:
-        assert entry.name in out
-    assert "3.5 GB" in out and "sha256" in out and "md5" in out
-    assert main(["data", "list", "-v"]) == 0
-    assert "9d0b9c463f6e35b6c62cc6a930ee2224f670b34c1df841a57670f9acf0f6c335" in capsys.readouterr().out
-
-
-def test_cli_download_unknown_name_is_one_line_error(capsys, tmp_path):
-    assert main(["data", "download", "nope", "--to", str(tmp_path)]) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("distillsr: error: unknown dataset 'nope'")
-
-
-def test_cli_extract_subimages(capsys, tmp_path):
-    folder = tmp_path / "hr"
-    folder.mkdir()
-    Image.fromarray(np.zeros((50, 50, 3), np.uint8)).save(folder / "a.png")
-    assert main(["data", "extract-subimages", str(folder), str(tmp_path / "out"), "--crop", "20", "--step", "15"]) == 0
-    assert "1 image(s) -> 9 sub-image(s) written" in capsys.readouterr().out
-    assert len(list(Path(tmp_path / "out").glob("a_s*.png"))) == 9

@@ -1,0 +1,27 @@
+"""DIPNet / EDIPv1 checkpoint detection: prefixed layouts in, every other layout out."""
+
+from __future__ import annotations
+
+import torch
+from support import require_shared
+
+from distillsr.checkpoints.official.dipnet import detect
+from distillsr.models.dipnet import DIPNet
+
+
+def test_detect_accepts_a_prefixed_state_dict() -> None:
+    state = {f"module.{k}": v for k, v in DIPNet(scale=2).state_dict().items()}
+    conversion = detect(state)
+    assert conversion is not None and conversion.scale == 2 and conversion.model == "dipnet"
+
+
+def test_detect_rejects_other_layouts() -> None:
+    rfdn = torch.load(require_shared("weights", "official", "rfdn", "RFDN_AIM.pth"), map_location="cpu", weights_only=True)
+    assert detect(rfdn) is None
+    assert detect({"conv_1.weight": torch.zeros(8, 3, 3, 3), "body.0.weight": torch.zeros(8, 8, 3, 3)}) is None
+    assert detect({}) is None
+    # a DIPNet dict with one extra or one missing tensor is not an official layout either
+    state = DIPNet().state_dict()
+    assert detect({**state, "extra.weight": torch.zeros(1)}) is None
+    state.pop("block_4.esa.conv4.bias")
+    assert detect(state) is None

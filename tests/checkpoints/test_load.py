@@ -1,0 +1,80 @@
+"""Reading weights: official files are recognised, and every file that does not fit says so clearly."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from support import official_weights
+
+from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
+from distillsr.checkpoints.load import read_torch_file, read_weights
+from distillsr.errors import DistillsrError
+from distillsr.models.zoo import get_entry, load_model
+
+
+def test_tensors_that_do_not_fit_are_listed(tmp_path):
+    path = tmp_path / "liar.safetensors"
+    network = get_entry("imdn").build(4, channels=8, num_blocks=1)
+    # metadata claims x2: the upsampler shape does not fit
+    save_checkpoint(path, network.state_dict(), CheckpointInfo("imdn", 2, {"channels": 8, "num_blocks": 1}))
+    with pytest.raises(DistillsrError, match=r"shape mismatch.*upsampler\.0\.weight \[48,8,3,3\] vs \[12,8,3,3\]"):
+        load_model(None, None, str(path))
+    state = network.state_dict()
+    del state["fea_conv.bias"]
+    state["extra.weight"] = torch.zeros(1)
+    save_checkpoint(path, state, CheckpointInfo("imdn", 4, {"channels": 8, "num_blocks": 1}))
+    with pytest.raises(DistillsrError, match=r"1 missing tensor\(s\) \(fea_conv\.bias\); 1 unexpected tensor\(s\) \(extra\.weight\)"):
+        load_model(None, None, str(path))
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("this would run on load",))
+
+
+def test_pickled_code_is_refused(tmp_path):
+    path = tmp_path / "evil.pth"
+    torch.save({"weight": torch.zeros(1), "hook": _Payload()}, path)
+    with pytest.raises(DistillsrError, match="refusing to unpickle"):
+        read_torch_file(path)
+
+
+def test_garbage_files_are_clear_errors(tmp_path):
+    (tmp_path / "x.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(DistillsrError, match="not a readable PyTorch weights file"):
+        read_weights(tmp_path / "x.pth")
+    (tmp_path / "x.safetensors").write_bytes(b"\x00" * 16)
+    with pytest.raises(DistillsrError, match="not a readable safetensors file"):
+        read_weights(tmp_path / "x.safetensors")
+    torch.save({"conv.weight": torch.zeros(3, 3, 3, 3)}, tmp_path / "unknown.pth")
+    with pytest.raises(DistillsrError, match="not a checkpoint layout distillsr knows"):
+        read_weights(tmp_path / "unknown.pth")
+    with pytest.raises(DistillsrError, match="does not exist"):
+        read_weights(tmp_path / "missing.pth")
+
+
+def test_wrapped_state_dicts_are_unwrapped(tmp_path):
+    network = get_entry("imdn").build(2, channels=8, num_blocks=1)
+    torch.save({"params_ema": {f"module.{k}": v for k, v in network.state_dict().items()}}, tmp_path / "w.pth")
+    loaded = read_weights(tmp_path / "w.pth")
+    assert loaded.info.model == "imdn" and loaded.info.scale == 2 and loaded.info.kwargs["channels"] == 8
+
+
+OFFICIAL = [
+    ("rfdn", "RFDN_AIM.pth", "e-rfdn", 4, 255.0),
+    ("imdn", "IMDN_x2.pth", "imdn", 2, 1.0),
+    ("imdn", "IMDN_x3.pth", "imdn", 3, 1.0),
+    ("imdn", "IMDN_x4.pth", "imdn", 4, 1.0),
+    ("ddistill_sr", "DDistill-SRx4_inference.pth", "ddistill-sr", 4, 1.0),
+    ("dipnet", "DIPNet.pth", "dipnet", 4, 1.0),
+    ("dipnet", "EDIPv1.pth", "edipv1", 4, 1.0),
+]
+
+
+@pytest.mark.parametrize("family,filename,model,scale,input_range", OFFICIAL)
+def test_official_files_are_recognised(family, filename, model, scale, input_range):
+    loaded = read_weights(official_weights(family, filename))
+    assert (loaded.info.model, loaded.info.scale, loaded.info.input_range) == (model, scale, input_range)
+    assert len(loaded.info.provenance["sha256"]) == 64
+    entry = get_entry(model)
+    assert any(w.sha256 == loaded.info.provenance["sha256"] for w in entry.weights)
