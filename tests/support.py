@@ -198,3 +198,22 @@ class FunctionalConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return nn.functional.conv2d(x, self.weight, padding=1)
+
+
+def random_state(model: str, scale: int, *, seed: int = 0) -> dict:
+    """A zoo model's freshly initialised state dict (seeded), as a file of one would hold it."""
+    import torch
+
+    from distillsr.models.zoo import build_model
+
+    torch.manual_seed(seed)
+    return {k: v.clone() for k, v in build_model(model, scale).network.state_dict().items()}
+
+
+class CallsTheShell:
+    """A pickle payload that asks to run os.system on load; a safe loader must never call it."""
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("echo this must never run",))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from support import official_weights
+from safetensors.torch import save_file
+from support import CallsTheShell, official_weights, random_state
 
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
 from distillsr.checkpoints.load import read_torch_file, read_weights
@@ -78,3 +79,39 @@ def test_official_files_are_recognised(family, filename, model, scale, input_ran
     assert len(loaded.info.provenance["sha256"]) == 64
     entry = get_entry(model)
     assert any(w.sha256 == loaded.info.provenance["sha256"] for w in entry.weights)
+
+
+def test_a_blocked_global_is_named_not_called_corrupt(tmp_path):
+    path = tmp_path / "evil.pth"
+    torch.save({"weight": torch.zeros(1), "payload": CallsTheShell()}, path)
+    with pytest.raises(DistillsrError) as caught:
+        read_weights(path)
+    message = str(caught.value)
+    assert "corrupt" not in message and "truncated" not in message
+    assert "system" in message and "is blocked" in message and "refusing to unpickle" in message
+
+
+def test_a_disallowed_class_is_named(tmp_path):
+    import argparse
+
+    path = tmp_path / "namespace.pth"
+    torch.save({"state_dict": {"w": torch.zeros(1)}, "args": argparse.Namespace(lr=1)}, path)
+    with pytest.raises(DistillsrError, match=r"refusing to unpickle the Python object argparse\.Namespace"):
+        read_weights(path)
+
+
+def test_nan_weights_are_blamed_on_the_file(tmp_path):
+    state = random_state("rfdn", 4)
+    first = next(iter(state))
+    state[first].view(-1)[0] = float("nan")
+    path = tmp_path / "diverged.safetensors"
+    save_checkpoint(path, state, CheckpointInfo(model="rfdn", scale=4))
+    with pytest.raises(DistillsrError, match=rf"{path}: 1 weight tensor\(s\) hold NaN or infinite values \({first}\)"):
+        load_model(None, None, str(path))
+
+
+def test_a_named_state_dict_that_does_not_fit_lists_the_tensors(tmp_path):
+    odd = tmp_path / "odd.safetensors"
+    save_file({k: v.contiguous() for k, v in random_state("edsr-baseline", 2, seed=1).items()}, odd)
+    with pytest.raises(DistillsrError, match="weights do not fit rfdn x2"):
+        load_model("rfdn", 2, str(odd))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from support import official_weights
+from safetensors.torch import save_file
+from support import CallsTheShell, official_weights, random_state
 
 from distillsr.checkpoints.format import read_checkpoint
 from distillsr.cli import main
@@ -28,3 +29,32 @@ def test_convert_command_round_trip(tmp_path, capsys):
     assert main(["convert", str(source), "-o", str(tmp_path / "x.pt")]) == 1
     assert main(["convert", str(source), "-o", str(target), "--model", "imdn", "--overwrite"]) == 1
     assert "not imdn" in capsys.readouterr().err
+
+
+def test_cli_shows_no_raw_torch_text_for_a_blocked_pickle(tmp_path, capsys):
+    path = tmp_path / "evil.pth"
+    torch.save({"payload": CallsTheShell()}, path)
+    assert main(["convert", str(path), "-o", str(tmp_path / "out.safetensors")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("distillsr: error: ") and "weights_only" in err
+    assert "WeightsUnpickler" not in err and "pytorch.org" not in err
+
+
+def test_a_bare_safetensors_state_dict_converts_when_named(tmp_path, capsys):
+    """Our own layout without metadata: `convert -m rfdn -s 3` names it; without them the error says so."""
+    bare = tmp_path / "bare.safetensors"
+    save_file({k: v.contiguous() for k, v in random_state("rfdn", 3).items()}, bare)
+    out = tmp_path / "named.safetensors"
+    # the RFDN layout is also the official one: it is recognised by its keys even without -m/-s
+    assert main(["convert", str(bare), "-o", str(out)]) == 0
+    assert "rfdn x3" in capsys.readouterr().out
+
+    odd = tmp_path / "odd.safetensors"
+    save_file({k: v.contiguous() for k, v in random_state("edsr-baseline", 2, seed=1).items()}, odd)
+    assert main(["convert", str(odd), "-o", str(tmp_path / "x.safetensors")]) == 1
+    err = capsys.readouterr().err
+    assert "without distillsr metadata" in err and "-m MODEL -s SCALE" in err
+    assert main(["convert", str(odd), "-m", "edsr-baseline", "-s", "2", "-o", str(out), "--overwrite"]) == 0
+    reloaded = load_model(None, None, str(out))
+    assert (reloaded.name, reloaded.scale) == ("edsr-baseline", 2)
+    assert torch.equal(reloaded.network.state_dict()["head.weight"], random_state("edsr-baseline", 2, seed=1)["head.weight"])

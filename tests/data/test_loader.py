@@ -145,3 +145,25 @@ def test_resume_from_start_iteration_and_across_ranks(paired_folders):
 def test_loader_refuses_batches_larger_than_an_epoch(paired_folders):
     with pytest.raises(DistillsrError, match="larger than"):
         make_loader(_dataset(paired_folders), 64)
+
+
+def test_a_worker_leaves_ctrl_c_to_the_trainer_and_is_seeded_by_its_position():
+    """Ctrl-C reaches every process of the group; the trainer saves, so the worker must not die first."""
+    import random
+    import signal
+
+    import numpy as np
+
+    from distillsr.data.loader import WorkerSeeder
+
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        WorkerSeeder(seed=5, rank=1)(worker_id=2)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        first = (random.random(), float(np.random.rand()), float(torch.rand(1)))
+        WorkerSeeder(seed=5, rank=1)(worker_id=2)
+        assert (random.random(), float(np.random.rand()), float(torch.rand(1))) == first
+        WorkerSeeder(seed=5, rank=1)(worker_id=3)
+        assert random.random() != first[0]
+    finally:
+        signal.signal(signal.SIGINT, previous)

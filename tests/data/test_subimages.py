@@ -8,7 +8,8 @@ from support import save_image
 
 from distillsr.data.subimages import crop_positions, extract_subimages
 from distillsr.errors import DistillsrError
-from distillsr.imaging.io import list_images, read_image
+from distillsr.imaging.listing import list_images
+from distillsr.imaging.read import read_image
 
 
 def test_crop_positions_follow_basicsr():

@@ -14,7 +14,8 @@ from distillsr.data.lr_cache import LRCache
 from distillsr.data.training import PairedTrainingSet, PatchParams
 from distillsr.errors import DataError, DistillsrError
 from distillsr.imaging.degrade import BlurDown, modcrop
-from distillsr.imaging.io import read_image, write_image
+from distillsr.imaging.read import read_image
+from distillsr.imaging.write import write_image
 from distillsr.imaging.resize import imresize
 
 

@@ -8,7 +8,7 @@ import copy
 
 import pytest
 import torch
-from support import official_weights
+from support import official_weights, random_state
 
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
 from distillsr.errors import DistillsrError
@@ -140,3 +140,10 @@ def test_official_file_into_the_wrong_model_or_scale():
         load_model("e-rfdn", 4, path)
     with pytest.raises(DistillsrError, match="x4 imdn model, but x2 was asked for"):
         load_model("imdn", 2, path)
+
+
+def test_a_bad_scale_in_the_metadata_names_the_file(tmp_path):
+    path = tmp_path / "badscale.safetensors"
+    save_checkpoint(path, random_state("rfdn", 4), CheckpointInfo(model="rfdn", scale=0))
+    with pytest.raises(DistillsrError, match=rf"{path}: its metadata does not describe a zoo model \(scale"):
+        load_model(None, None, str(path))

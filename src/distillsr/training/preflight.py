@@ -27,7 +27,7 @@ def sub_image_root(train) -> Path:
 def check_recipe_paths(recipe) -> None:
     """Raise a one-line :class:`DistillsrError` for the first data folder or output place that will fail."""
     from distillsr.data.benchmark import BenchmarkSet, pair_images
-    from distillsr.imaging.io import list_images
+    from distillsr.imaging.listing import list_images
 
     train, scale = recipe.data.train, recipe.model.scale
     for index, folder in enumerate(train.hr_folders):
