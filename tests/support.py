@@ -217,3 +217,29 @@ class CallsTheShell:
         import os
 
         return (os.system, ("echo this must never run",))
+
+
+def check_published_widths(model, published_millions: dict[float, float]) -> None:
+    """A CSD model's active parameters per width equal the published table (millions, as printed)."""
+    from distillsr.efficiency.params import count_parameters
+    from distillsr.errors import DistillsrError
+    from distillsr.nn.slimmable import DEFAULT_WIDTHS, active_parameter_count
+
+    counts = {w: active_parameter_count(model, w) for w in DEFAULT_WIDTHS}
+    assert {w: round(n / 1e6, 2) for w, n in counts.items()} == published_millions
+    assert counts[1.0] == count_parameters(model).total  # mean shifts are buffers, not parameters
+    with pytest.raises(DistillsrError):
+        active_parameter_count(model, 0.6)
+
+
+def check_forward_at_every_width(model, scale: int) -> None:
+    """The model runs at every CSD width and upscales by ``scale`` (a 4x4 input, so it stays cheap)."""
+    import torch
+
+    from distillsr.nn.slimmable import DEFAULT_WIDTHS, width
+
+    model = model.eval()
+    with torch.no_grad():
+        for w in DEFAULT_WIDTHS:
+            with width(model, w):
+                assert model(lr_image(size=4)).shape == (1, 3, 4 * scale, 4 * scale)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from support import lr_image
+from support import check_forward_at_every_width, check_published_widths
 
-from distillsr.efficiency.params import count_parameters
-from distillsr.errors import DistillsrError
 from distillsr.models.carn import CARN
-from distillsr.nn.slimmable import DEFAULT_WIDTHS, active_parameter_count, width
+from distillsr.nn.slimmable import DEFAULT_WIDTHS, active_parameter_count
 
 # methods.md §4.1, counted from the official CSD classes (x4), in millions at the printed precision.
 PUBLISHED_MILLIONS = {1.0: 1.11, 0.75: 0.63, 0.5: 0.28, 0.25: 0.07}
@@ -21,11 +19,7 @@ def official_x4() -> CARN:
 
 
 def test_active_parameters_match_published_table(official_x4) -> None:
-    counts = {w: active_parameter_count(official_x4, w) for w in DEFAULT_WIDTHS}
-    assert {w: round(n / 1e6, 2) for w, n in counts.items()} == PUBLISHED_MILLIONS
-    assert counts[1.0] == count_parameters(official_x4).total  # mean shifts are buffers, not parameters
-    with pytest.raises(DistillsrError):
-        active_parameter_count(official_x4, 0.6)
+    check_published_widths(official_x4, PUBLISHED_MILLIONS)
 
 
 def test_exact_counts_x4(official_x4) -> None:
@@ -43,11 +37,7 @@ def test_official_module_names(official_x4) -> None:
 
 
 def test_official_size_forward_at_every_width(official_x4) -> None:
-    model = official_x4.eval()
-    with torch.no_grad():
-        for w in DEFAULT_WIDTHS:
-            with width(model, w):
-                assert model(lr_image(size=4)).shape == (1, 3, 16, 16)
+    check_forward_at_every_width(official_x4, 4)
 
 
 def test_carn_fusion_reads_leading_columns_of_the_concatenation() -> None:

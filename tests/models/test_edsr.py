@@ -8,10 +8,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from support import lr_image, randomise_parameters
+from support import check_forward_at_every_width, check_published_widths, lr_image, randomise_parameters
 
-from distillsr.efficiency.params import count_parameters
-from distillsr.errors import DistillsrError
 from distillsr.models.edsr import EDSR
 from distillsr.nn.slimmable import DEFAULT_WIDTHS, active_parameter_count, width
 
@@ -26,11 +24,7 @@ def official_x4() -> EDSR:
 
 @pytest.mark.slow
 def test_active_parameters_match_published_table(official_x4) -> None:
-    counts = {w: active_parameter_count(official_x4, w) for w in DEFAULT_WIDTHS}
-    assert {w: round(n / 1e6, 2) for w, n in counts.items()} == PUBLISHED_MILLIONS
-    assert counts[1.0] == count_parameters(official_x4).total  # mean shifts are buffers, not parameters
-    with pytest.raises(DistillsrError):
-        active_parameter_count(official_x4, 0.6)
+    check_published_widths(official_x4, PUBLISHED_MILLIONS)
 
 
 @pytest.mark.slow
@@ -52,11 +46,7 @@ def test_official_module_names(official_x4) -> None:
 
 @pytest.mark.slow
 def test_official_size_forward_at_every_width(official_x4) -> None:
-    model = official_x4.eval()
-    with torch.no_grad():
-        for w in DEFAULT_WIDTHS:
-            with width(model, w):
-                assert model(lr_image(size=4)).shape == (1, 3, 16, 16)
+    check_forward_at_every_width(official_x4, 4)
 
 
 def test_mean_shift_is_fixed_and_unsliced() -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from distillsr.training import ConfigError, RecipeConfig, parse_recipe
+from distillsr.training.recipe import ConfigError, RecipeConfig, parse_recipe
 
 MINIMAL = """\
 model:

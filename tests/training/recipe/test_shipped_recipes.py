@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from distillsr.training import format_recipe, load_recipe
+from distillsr.training.recipe import format_recipe, load_recipe
 from support import REPO_ROOT
 
 CONFIGS = REPO_ROOT / "configs"
