@@ -243,3 +243,18 @@ def check_forward_at_every_width(model, scale: int) -> None:
         for w in DEFAULT_WIDTHS:
             with width(model, w):
                 assert model(lr_image(size=4)).shape == (1, 3, 4 * scale, 4 * scale)
+
+
+def calling_twice(module):
+    """A model that applies the same ``module`` twice: counters must count each call, not each layer."""
+    from torch import nn
+
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = module
+
+        def forward(self, x):
+            return self.inner(self.inner(x))
+
+    return Twice()

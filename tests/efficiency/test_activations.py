@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from support import TINY_ACTIVATIONS, TINY_SHAPE, FunctionalConv, H, W, tiny_sr
+from support import TINY_ACTIVATIONS, TINY_SHAPE, FunctionalConv, H, W, calling_twice, tiny_sr
 from torch import nn
 
 from distillsr.efficiency.activations import ActivationCount, count_activations
@@ -36,15 +36,7 @@ def test_transposed_conv() -> None:
 def test_reused_conv_counts_each_call() -> None:
     conv = nn.Conv2d(3, 3, 3, padding=1)
 
-    class Twice(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.conv = conv
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.conv(self.conv(x))
-
-    acts = count_activations(Twice(), TINY_SHAPE)
+    acts = count_activations(calling_twice(conv), TINY_SHAPE)
     assert (acts.activations, acts.conv_layers) == (2 * 3 * H * W, 2)
 
 

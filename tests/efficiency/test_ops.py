@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from support import TINY_MACS, TINY_SHAPE, FunctionalConv, H, W, conv_macs, tiny_sr
+from support import TINY_MACS, TINY_SHAPE, FunctionalConv, H, W, calling_twice, conv_macs, tiny_sr
 from torch import nn
 
 from distillsr.efficiency.ops import OpCount, count_ops
@@ -52,15 +52,7 @@ def test_transposed_conv() -> None:
 def test_reused_conv_counts_each_call() -> None:
     conv = nn.Conv2d(3, 3, 3, padding=1)
 
-    class Twice(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.conv = conv
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.conv(self.conv(x))
-
-    assert count_ops(Twice(), TINY_SHAPE).macs == 2 * conv_macs(3, 3, 3, H, W)
+    assert count_ops(calling_twice(conv), TINY_SHAPE).macs == 2 * conv_macs(3, 3, 3, H, W)
 
 
 def test_linear_and_matmul_macs() -> None:
