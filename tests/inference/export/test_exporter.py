@@ -6,6 +6,9 @@ test :mod:`distillsr.inference.onnx_backend` as much as the export.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -101,3 +104,33 @@ def test_a_foreign_graph_runs_when_given_its_scale(tmp_path):
     assert model(torch.rand(2, 3, 9, 7)).shape == (2, 3, 18, 14)
     with pytest.raises(DistillsrError, match="not an x3 upscale"):
         OnnxModel.load(path, scale=3)(torch.rand(1, 3, 9, 7))
+
+
+def test_a_write_failure_names_the_path_and_leaves_nothing(small_model, tmp_path):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where a folder should be")
+    target = blocker / "m.onnx"
+    with pytest.raises(DistillsrError) as raised:
+        export_onnx(small_model("dipnet"), target)
+    message = str(raised.value)
+    assert message.startswith(f"cannot write {target}") and "\n" not in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not_a_folder"]
+
+
+def test_missing_extra_gives_the_install_hint(small_model, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(DistillsrError, match=r'pip install "distillsr\[onnx\]"'):
+        export_onnx(small_model("dipnet"), tmp_path / "m.onnx")
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(DistillsrError, match=r'pip install "distillsr\[onnx\]"'):
+        OnnxModel.load(tmp_path / "m.onnx")
+
+
+def test_importing_does_not_import_onnx():
+    code = (
+        "import sys, distillsr.cli, distillsr.inference.export, distillsr.inference.onnx_backend;"
+        "print(sorted(m for m in ('onnx', 'onnxruntime', 'onnxscript', 'skimage') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

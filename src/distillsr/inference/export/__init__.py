@@ -4,7 +4,7 @@ What an exported file promises, and the module that keeps each promise:
 
 * **Deploy form, [0, 1] images** (:mod:`.graph`): train-time branches are folded away on a copy
   (the caller's model is untouched) and the network's input range is baked into the graph.
-* **Dynamic batch, height and width; self-describing** (:mod:`.onnx_file`): traced with symbolic
+* **Dynamic batch, height and width; self-describing** (:mod:`.tracing`, :mod:`.metadata`): traced with symbolic
   axes, labelled with ``distillsr.*`` metadata that
   :class:`~distillsr.inference.onnx_backend.OnnxModel` reads back, written atomically.
 * **Verified** (:mod:`.verify`): onnxruntime against the PyTorch model as given, at two sizes, on
@@ -25,7 +25,7 @@ from distillsr.inference.export.graph import (
     ImageGraph,
     deployed_graph,
 )
-from distillsr.inference.export.onnx_file import export_metadata, stored_values
+from distillsr.inference.export.metadata import export_metadata, stored_values
 from distillsr.inference.export.report import ExportReport
 from distillsr.inference.export.sample_image import synthetic_image, verification_image
 from distillsr.inference.export.verify import DEFAULT_ATOL, verification_batches, verify

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from distillsr.errors import DistillsrError
 from distillsr.inference.export.graph import DEFAULT_OPSET, check_exportable, deployed_graph, trace_input
-from distillsr.inference.export.onnx_file import export_metadata, trace_to_onnx, with_metadata, write_onnx
+from distillsr.inference.export.metadata import export_metadata, with_metadata
+from distillsr.inference.export.tracing import trace_to_onnx
 from distillsr.inference.export.report import ExportReport
 from distillsr.inference.export.verify import DEFAULT_ATOL, quiet, verification_batches, verification_tensor, verify
 from distillsr.inference.onnx_backend import require_module
@@ -63,3 +65,13 @@ def export_onnx(
         seconds=time.perf_counter() - start, sizes=sizes, max_abs_diff=diffs, atol=atol,
         image_source=image_source if batches is not None else None, warnings=tracer_warnings,
     )
+
+
+def write_onnx(target: Path, data: bytes) -> None:
+    """Write atomically, so a failed or interrupted export never leaves half a model behind."""
+    from distillsr.atomic import atomic_write_bytes
+
+    try:
+        atomic_write_bytes(target, data)
+    except OSError as error:
+        raise DistillsrError(f"cannot write {target}: {error.strerror or error}") from None

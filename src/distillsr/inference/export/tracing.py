@@ -1,4 +1,4 @@
-"""From a traced graph to the bytes of an ``.onnx`` file: tracing, metadata, validation, writing.
+"""Tracing a model's deploy graph into ONNX bytes, with the exporter's console noise kept away.
 
 Exporter choice: the TorchScript exporter (``dynamo=False``). Both exporters handle every zoo
 model with dynamic shapes in torch 2.13, but the TorchScript one is 3-5x faster, needs no
@@ -7,10 +7,8 @@ model with dynamic shapes in torch 2.13, but the TorchScript one is 3-5x faster,
 
 Dynamic batch, height and width: every zoo model computes its shapes from the input (ESA
 interpolates to ``x.shape``, the dynamic branch reshapes by ``x.shape[0]``), which the tracer
-records as graph ops. The tracer's warnings are kept, since each may mean a frozen value.
-
-Metadata (``metadata_props``, keys ``distillsr.*``) says what the graph is, so
-:class:`~distillsr.inference.onnx_backend.OnnxModel` can rebuild the model contract.
+records as graph ops. The tracer's warnings are kept, since each may mean a frozen value; its
+deprecation chatter and its C++ IR dump on failure are silenced (the one-line error says what failed).
 """
 
 from __future__ import annotations
@@ -23,23 +21,13 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
 
 from distillsr.errors import DistillsrError
 from distillsr.inference.export.graph import INPUT_NAME, OUTPUT_NAME, ImageGraph
-from distillsr.inference.onnx_backend import (
-    FORMAT_NAME,
-    FORMAT_VERSION,
-    encode_metadata,
-    first_line,
-    require_module,
-)
+from distillsr.inference.onnx_backend import first_line
 from distillsr.models.sr_model import SRModel
-
-# --- tracing ------------------------------------------------------------------------------------
 
 
 def failed_op(error: BaseException) -> str | None:
@@ -116,68 +104,3 @@ def console_silenced() -> Iterator[None]:
 def _where(warning: warnings.WarningMessage) -> str:
     """``module.py:line: message``: where the tracer froze a value, so users can judge it."""
     return f"{Path(warning.filename).name}:{warning.lineno}: {str(warning.message).splitlines()[0]}"
-
-
-# --- metadata -----------------------------------------------------------------------------------
-
-
-def export_metadata(model: SRModel, opset: int) -> dict[str, Any]:
-    """What a user of the file needs to know, without distillsr's code (values before encoding)."""
-    from distillsr import __version__
-    from distillsr.nn.reparam import is_deployed
-
-    width = getattr(model.network, "width", None)
-    return {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "model": model.name,
-        "scale": model.scale,
-        "in_channels": model.in_channels or 3,
-        "min_size": model.min_size,
-        "network_input_range": model.input_range,  # baked in: the graph itself takes [0, 1]
-        "io": "float32 NCHW in [0, 1] -> float32 NCHW in [0, 1], batch/height/width dynamic",
-        "form": "deploy",
-        "source_form": "deploy" if is_deployed(model.network) else "train",  # what was handed in
-        "width": float(width) if isinstance(width, (int, float)) else None,
-        "kwargs": model.metadata.get("kwargs") or None,
-        "provenance": model.metadata.get("provenance") or None,
-        "distillsr_version": __version__,
-        "opset": opset,
-    }
-
-
-def with_metadata(data: bytes, metadata: dict[str, Any]) -> tuple[bytes, int]:
-    """The model with ``metadata_props`` set and checked by onnx, and the number of stored values."""
-    onnx = require_module("onnx", "ONNX export")
-    proto = onnx.load_from_string(data)
-    del proto.metadata_props[:]
-    for key, value in encode_metadata(metadata).items():
-        proto.metadata_props.add(key=key, value=value)
-    proto.doc_string = f"distillsr {metadata['model']} x{metadata['scale']} ({metadata['io']})"
-    try:
-        onnx.checker.check_model(proto)
-    except onnx.checker.ValidationError as error:
-        raise DistillsrError(f"{metadata['model']}: the exported graph is not valid ONNX: {first_line(error)}") from None
-    return proto.SerializeToString(), stored_values(proto)
-
-
-def stored_values(proto: Any) -> int:
-    """Scalars stored in the graph (initializers and constants): the deployed parameter count."""
-    total = sum(int(np.prod(t.dims)) for t in proto.graph.initializer)
-    for node in proto.graph.node:
-        if node.op_type == "Constant":
-            total += sum(int(np.prod(a.t.dims)) for a in node.attribute if a.name == "value")
-    return total
-
-
-# --- the file -----------------------------------------------------------------------------------
-
-
-def write_onnx(target: Path, data: bytes) -> None:
-    """Write atomically, so a failed or interrupted export never leaves half a model behind."""
-    from distillsr.atomic import atomic_write_bytes
-
-    try:
-        atomic_write_bytes(target, data)
-    except OSError as error:
-        raise DistillsrError(f"cannot write {target}: {error.strerror or error}") from None
