@@ -56,3 +56,13 @@ def test_describe_os_error_names_the_paths():
         "cannot move /a -> /b: Invalid cross-device link"
     )
     assert describe_os_error(OSError("plain")) == "plain"
+
+
+def test_a_pipe_or_device_is_refused_before_the_work(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(DistillsrError, match=f"cannot write report {fifo}: it is not a regular file"):
+        check_output_file(fifo, "report")
+    with pytest.raises(DistillsrError, match="not a regular file"):
+        check_output_file("/dev/null", "report")
+    assert fifo.exists() and not fifo.is_file()  # untouched

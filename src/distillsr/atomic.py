@@ -8,6 +8,7 @@ in ``.tmp`` so folder scans for images or checkpoints never pick up a write in p
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from pathlib import Path
@@ -30,9 +31,15 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
     """Call ``write(stream)`` on a temporary sibling, then rename it over ``path``.
 
     On any failure (including KeyboardInterrupt) the temporary file is removed and ``path`` is left
-    as it was. Parent folders are created. OSErrors propagate for the caller to word.
+    as it was. Parent folders are created. A symbolic link is followed (its target is replaced, the
+    link kept); a path that is not a regular file (a device, a pipe) is refused with an OSError.
+    OSErrors propagate for the caller to word.
     """
-    target = Path(path)
+    # A link is written through, not replaced by a file; a device or a pipe (/dev/stdout, a fifo)
+    # is refused, since renaming a file over it would destroy it rather than write into it.
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_file():
+        raise OSError(errno.EINVAL, "not a regular file; refusing to replace it", str(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     temp_path, stream = _create_temp_sibling(target)
     try:

@@ -60,6 +60,10 @@ def check_output_file(path: str | os.PathLike[str], what: str = "output") -> Pat
     target = Path(path)
     if target.is_dir():
         raise DistillsrError(f"cannot write {what} {target}: it is a folder; give a file name")
+    if target.exists() and not target.is_file():
+        # Outputs are written atomically (a sibling renamed over the target), which cannot go into
+        # a device, a pipe or /dev/stdout: say so before the work rather than after it.
+        raise DistillsrError(f"cannot write {what} {target}: it is not a regular file (a device or a pipe?); give a file name")
     _probe(_nearest_existing(target.parent), target, what)
     return target
 
