@@ -40,20 +40,36 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
     target = Path(os.path.realpath(path))
     if target.exists() and not target.is_file():
         raise OSError(errno.EINVAL, "not a regular file; refusing to replace it", str(path))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp_path, stream = _create_temp_sibling(target)
+    target.parent.mkdir(parents=True, exist_ok=True)  # its error names the folder that failed
+    try:
+        temp_path, stream = _create_temp_sibling(target)
+    except OSError as error:
+        raise _naming(error, path) from error
     try:
         with stream:
             write(stream)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temp_path, target)
-    except BaseException:
+    except BaseException as error:
         try:
             temp_path.unlink()
         except OSError:
             pass  # cleanup must never mask the error that triggered it
+        if isinstance(error, OSError):
+            raise _naming(error, path) from error
         raise
+
+
+def _naming(error: OSError, path: str | os.PathLike[str]) -> OSError:
+    """The same error (errno and type kept) naming the file the caller asked for, not our temporary.
+
+    A full disk fails in ``write`` with no file name at all, and a failed rename names the hidden
+    temporary: either way the user would not learn which output was lost.
+    """
+    if error.errno is None:
+        return error
+    return type(error)(error.errno, error.strerror or str(error), os.fspath(path))
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
