@@ -258,3 +258,268 @@ def calling_twice(module):
             return self.inner(self.inner(x))
 
     return Twice()
+
+
+# --- the real command in a fresh process ---------------------------------------------------------
+
+import subprocess  # noqa: E402  (this section's helpers run the command; kept beside them)
+import sys  # noqa: E402
+
+
+def run_cli_process(*args: str) -> subprocess.CompletedProcess:
+    """The real command in a fresh process, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "distillsr", *args], capture_output=True, text=True, timeout=300)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit status 1, no traceback, and exactly one ``distillsr: error:`` line holding every fragment."""
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("distillsr: error:")]
+    assert len(errors) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0]
+
+
+# --- training runs: `distillsr train` on a tiny recipe (the engine's tests and the command's) -----
+
+TRAIN_RECIPE = """
+name: tiny
+seed: 3
+output_dir: {out}
+model:
+  name: imdn
+  scale: 2
+  kwargs: {{channels: 16, num_blocks: 1}}
+data:
+  train:
+    hr_folders: [{images}]
+    lr_patch_size: {patch}
+    batch_size: {batch}
+    num_workers: {workers}
+    repeat: 4
+  val:
+    folders: [{val}]
+    every: {val_every}
+stages:
+  - kind: train
+    iterations: {iterations}
+    optimizer: {{type: adam, lr: 2.0e-3}}
+    scheduler: {{type: multistep, milestones: [{milestone}], gamma: 0.5}}
+    ema_decay: {ema}
+{extra_stages}
+logging:
+  print_every: {print_every}
+checkpoint:
+  every: {every}
+  keep: 0
+"""
+
+# The signal tests need a run long enough that the signal lands mid-run however busy the machine
+# is: about 10 ms an iteration on a free CPU core, so the run lasts a second or two after it.
+SIGNAL_RUN = {"iterations": 150, "batch": 8, "patch": 16, "print_every": 1, "every": 0}
+
+
+def training_images(folder: Path) -> Path:
+    """Eight small real photos (scikit-image's bundled samples), cropped, written into ``folder``."""
+    from skimage import data as skdata
+
+    photos = [skdata.astronaut(), skdata.coffee(), skdata.chelsea(), skdata.rocket()]
+    index = 0
+    for picture in photos:
+        for top in (0, 60):
+            Image.fromarray(np.ascontiguousarray(picture[top : top + 40, 20:76])).save(folder / f"img{index}.png")
+            index += 1
+    return folder
+
+
+def training_recipe(tmp_path: Path, images: Path, out: Path, *, iterations=10, batch=4, workers=0, ema="0.9",
+                    val_every=0, extra_stages="", patch=12, print_every=2, every=1, val: Path | None = None) -> Path:
+    """:data:`TRAIN_RECIPE` filled in and written beside the test's other files."""
+    text = TRAIN_RECIPE.format(
+        out=out, images=images, batch=batch, workers=workers, iterations=iterations, patch=patch,
+        milestone=iterations // 2, ema=ema, val=val or images, val_every=val_every, extra_stages=extra_stages,
+        print_every=print_every, every=every,
+    )
+    path = tmp_path / f"recipe_{out.name}.yaml"
+    path.write_text(text)
+    return path
+
+
+def training_env() -> dict:
+    env = dict(os.environ)
+    env["OMP_NUM_THREADS"] = "1"  # the same thread count in every run: identical reduction orders
+    env["PYTHONHASHSEED"] = "0"
+    return env
+
+
+def train_command(recipe: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "distillsr", "train", str(recipe), "-q", *extra]
+
+
+def run_train(recipe: Path, *extra: str, timeout: int = 240) -> subprocess.CompletedProcess:
+    """``distillsr train`` in a fresh process, run from the repository root."""
+    return subprocess.run(
+        train_command(recipe, *extra), capture_output=True, text=True, timeout=timeout, env=training_env(), cwd=REPO_ROOT
+    )
+
+
+def log_rows(path: Path) -> int:
+    """Rows of a run's log.csv so far (0 before it exists): how far a running training has got."""
+    try:
+        return max(0, len(path.read_text().splitlines()) - 1)
+    except OSError:
+        return 0
+
+
+# --- downloads served offline: a fake opener and in-memory archives ----------------------------
+
+DOWNLOAD_URL = "https://example.invalid/files/"
+
+
+class FakeResponse:
+    """What urlopen returns, reduced to what the downloader reads; can fail mid-stream."""
+
+    def __init__(self, body: bytes, status: int, headers: dict[str, str], fail_after: int | None = None):
+        import io
+
+        self._body = io.BytesIO(body)
+        self.status = status
+        self.headers = headers
+        self._fail_after = fail_after
+        self._sent = 0
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        if self._fail_after is not None and self._sent >= self._fail_after:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        if self._fail_after is not None:
+            size = min(size if size > 0 else self._fail_after, self._fail_after - self._sent)
+        chunk = self._body.read(size)
+        self._sent += len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeServer:
+    """An ``opener`` serving in-memory files, recording each request's URL and Range header."""
+
+    def __init__(self, files: dict[str, bytes], *, honour_range: bool = True, fail_after: int | None = None):
+        self.files = files
+        self.honour_range = honour_range
+        self.fail_after = fail_after
+        self.requests: list[tuple[str, str | None]] = []
+
+    def __call__(self, request, timeout=None):
+        import re
+        import urllib.error
+
+        url, wanted = request.full_url, request.get_header("Range")
+        self.requests.append((url, wanted))
+        if url not in self.files:
+            raise urllib.error.HTTPError(url, 404, "Not Found", {}, None)
+        data = self.files[url]
+        if wanted and self.honour_range:
+            start = int(re.fullmatch(r"bytes=(\d+)-", wanted).group(1))
+            if start >= len(data):
+                raise urllib.error.HTTPError(url, 416, "Range Not Satisfiable", {}, None)
+            body = data[start:]
+            headers = {"Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}", "Content-Length": str(len(body))}
+            return FakeResponse(body, 206, headers, self.fail_after)
+        return FakeResponse(data, 200, {"Content-Length": str(len(data))}, self.fail_after)
+
+
+def catalogue_entry(filename: str, data: bytes, *, sha256: str | None | bool = True, size: bool = True,
+                    md5: str | None = None, url=None):
+    """A one-file catalogue entry for ``data`` (its sha256 and size unless told otherwise)."""
+    import hashlib
+
+    from distillsr.data.catalogue import DatasetEntry, RemoteFile
+
+    digest = hashlib.sha256(data).hexdigest() if sha256 is True else sha256
+    remote = RemoteFile(url or DOWNLOAD_URL + filename, filename, sha256=digest, size=len(data) if size else None, md5=md5)
+    return DatasetEntry("test-set", "test data", (remote,), layout="", license="", citation="", homepage="")
+
+
+class EchoLines(list):
+    """An ``echo`` that keeps the lines it is given."""
+
+    def __call__(self, line: str) -> None:
+        self.append(line)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self)
+
+
+def download_payload() -> bytes:
+    """300 kB of seeded random bytes: large enough to cut mid-transfer."""
+    return np.random.default_rng(3).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        for name, data in members.items():
+            bundle.writestr(name, data)
+    return buffer.getvalue()
+
+
+def tar_bytes(members: dict[str, bytes], mode: str = "w", links: dict[str, str] | None = None) -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode=mode) as bundle:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            bundle.addfile(info, io.BytesIO(data))
+        for name, target in (links or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.SYMTYPE
+            info.linkname = target
+            bundle.addfile(info)
+    return buffer.getvalue()
+
+
+# --- small zoo models: the ONNX export tests and the ONNX backend tests ----------------------------
+
+# Small versions of every zoo model but bicubic (which cannot be exported).
+SMALL_ZOO_KWARGS = {
+    "e-rfdn": dict(channels=16, num_blocks=1),
+    "rfdn": dict(channels=16, num_blocks=1),
+    "rfdn-l": dict(channels=16, num_blocks=1),
+    "imdn": dict(channels=16, num_blocks=1),
+    "ddistill-sr": dict(channels=16, num_blocks=1, fusion_rank=4),
+    "dipnet": dict(channels=16, mid_channels=12, esa_channels=8, num_blocks=1),
+    "edipv1": dict(channels=16, mid_channels=12, esa_channels=8, num_blocks=1),
+    "dipnet-student": dict(channels=16, mid_channels=16, esa_channels=8, num_blocks=1, expansion=32),
+    "edsr-baseline": dict(num_blocks=1, channels=16),
+    "edsr": dict(num_blocks=1, channels=16),
+    "rcan": dict(num_groups=1, num_blocks=1, channels=16, reduction=4),
+    "carn": dict(channels=16),
+}
+
+
+def small_zoo_model(name: str, scale: int = 2):
+    """A seeded small version of the zoo model ``name`` (an SRModel)."""
+    from distillsr.models.zoo import build_model
+
+    torch.manual_seed(0)
+    return build_model(name, scale, **SMALL_ZOO_KWARGS[name])
+
+
+def perturb_batchnorm_statistics(model):
+    """Non-trivial running statistics, so folding them is actually exercised (the SRModel is returned)."""
+    generator = torch.Generator().manual_seed(1)
+    for module in model.network.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.running_mean.copy_(0.1 * torch.randn(module.running_mean.shape, generator=generator))
+            module.running_var.copy_(0.5 + torch.rand(module.running_var.shape, generator=generator))
+    return model

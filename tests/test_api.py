@@ -135,15 +135,9 @@ def test_grey_rgba_and_sixteen_bit_match_the_command(tmp_path, upscale):
 # --------------------------------------------------------------------------------------------------
 
 
-def test_models_named_by_path_are_loaded_once(x4_model):
-    assert api.resolve_model(x4_model) is api.resolve_model(x4_model)
-    assert api.resolve_model("bicubic", scale=2) is api.resolve_model("bicubic", scale=2)
-    assert api.resolve_model("bicubic", scale=2) is not api.resolve_model("bicubic", scale=3)
-
-
-def test_a_loaded_model_is_used_as_it_is(x4_model):
+def test_a_loaded_model_is_upscaled_as_it_is(x4_model):
+    """How a model argument is resolved is tested in tests/inference/test_resolve.py; here, that upscale uses it."""
     model = build_model("bicubic", 3)
-    assert api.resolve_model(model) is model
     assert distillsr.upscale(astronaut(), model, tile=0).shape == (144, 192, 3)
     with pytest.raises(DistillsrError, match="weights go with a zoo model name"):
         distillsr.upscale(astronaut(), model, weights=x4_model)
@@ -162,15 +156,6 @@ def test_a_loaded_model_is_used_as_it_is(x4_model):
 def test_model_errors(kwargs, fragment):
     with pytest.raises(DistillsrError, match=fragment):
         distillsr.upscale(astronaut(), **kwargs)
-
-
-def test_onnx_backend_needs_an_onnx_file_and_names_the_install(tmp_path, monkeypatch):
-    with pytest.raises(DistillsrError, match=r"needs a \.onnx model file"):
-        api.resolve_model("model.pth", backend="onnxruntime")
-    (tmp_path / "m.onnx").write_bytes(b"not used: the backend cannot be imported")
-    monkeypatch.setitem(sys.modules, "distillsr.inference.onnx_backend", None)  # as if not installed
-    with pytest.raises(DistillsrError, match=r'pip install "distillsr\[onnx\]"'):
-        api.resolve_model(str(tmp_path / "m.onnx"), backend="onnxruntime")
 
 
 @pytest.mark.parametrize("image", [astronaut().astype(np.float32), [[1, 2], [3, 4]]], ids=["float", "list"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from safetensors.torch import save_file
 from support import CallsTheShell, official_weights, random_state
@@ -58,3 +59,15 @@ def test_a_bare_safetensors_state_dict_converts_when_named(tmp_path, capsys):
     reloaded = load_model(None, None, str(out))
     assert (reloaded.name, reloaded.scale) == ("edsr-baseline", 2)
     assert torch.equal(reloaded.network.state_dict()["head.weight"], random_state("edsr-baseline", 2, seed=1)["head.weight"])
+
+
+def test_convert_output_is_checked_before_loading(tmp_path, capsys, monkeypatch):
+    import distillsr.models.zoo as zoo
+
+    monkeypatch.setattr(zoo, "load_model", lambda *a, **k: pytest.fail("loaded before the -o check"))
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    target = blocker / "m.safetensors"
+    assert main(["convert", str(tmp_path / "whatever.pth"), "-o", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("distillsr: error:") == 1 and f"cannot write checkpoint {target}" in err

@@ -2,6 +2,8 @@
 
 Bit-identical resume after SIGKILL (from a periodic state) and after SIGINT/SIGTERM (from the
 state the signal saves), DDP equivalence, stages, and the paths checked before anything is made.
+What the command itself prints (the resume hint, --print-config, its messages) is tested in
+tests/commands/test_train.py.
 """
 
 from __future__ import annotations
@@ -15,95 +17,28 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
-from skimage import data as skdata
+from support import (
+    REPO_ROOT,
+    SIGNAL_RUN,
+    log_rows,
+    run_train,
+    train_command,
+    training_env,
+    training_images,
+    training_recipe,
+)
 
 from distillsr.checkpoints.format import read_checkpoint
 from distillsr.cli import main
 from distillsr.training.state import load_training_state
 
-REPO = Path(__file__).resolve().parents[2]
-
-RECIPE = """
-name: tiny
-seed: 3
-output_dir: {out}
-model:
-  name: imdn
-  scale: 2
-  kwargs: {{channels: 16, num_blocks: 1}}
-data:
-  train:
-    hr_folders: [{images}]
-    lr_patch_size: {patch}
-    batch_size: {batch}
-    num_workers: {workers}
-    repeat: 4
-  val:
-    folders: [{val}]
-    every: {val_every}
-stages:
-  - kind: train
-    iterations: {iterations}
-    optimizer: {{type: adam, lr: 2.0e-3}}
-    scheduler: {{type: multistep, milestones: [{milestone}], gamma: 0.5}}
-    ema_decay: {ema}
-{extra_stages}
-logging:
-  print_every: {print_every}
-checkpoint:
-  every: {every}
-  keep: 0
-"""
-
-# The signal tests need a run long enough that the signal lands mid-run however busy the machine
-# is: about 10 ms an iteration on a free CPU core, so the run lasts a second or two after it.
-SIGNAL_RUN = {"iterations": 150, "batch": 8, "patch": 16, "print_every": 1, "every": 0}
-
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory) -> Path:
     """Eight small real photos (scikit-image's bundled samples), cropped."""
-    folder = tmp_path_factory.mktemp("train")
-    photos = [skdata.astronaut(), skdata.coffee(), skdata.chelsea(), skdata.rocket()]
-    index = 0
-    for photo in photos:
-        for top in (0, 60):
-            Image.fromarray(np.ascontiguousarray(photo[top : top + 40, 20:76])).save(folder / f"img{index}.png")
-            index += 1
-    return folder
-
-
-def _recipe(tmp_path: Path, images: Path, out: Path, *, iterations=10, batch=4, workers=0, ema="0.9",
-            val_every=0, extra_stages="", patch=12, print_every=2, every=1, val: Path | None = None) -> Path:
-    text = RECIPE.format(
-        out=out, images=images, batch=batch, workers=workers, iterations=iterations, patch=patch,
-        milestone=iterations // 2, ema=ema, val=val or images, val_every=val_every, extra_stages=extra_stages,
-        print_every=print_every, every=every,
-    )
-    path = tmp_path / f"recipe_{out.name}.yaml"
-    path.write_text(text)
-    return path
-
-
-def _env() -> dict:
-    env = dict(os.environ)
-    env["OMP_NUM_THREADS"] = "1"  # the same thread count in every run: identical reduction orders
-    env["PYTHONHASHSEED"] = "0"
-    return env
-
-
-def _command(recipe: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "distillsr", "train", str(recipe), "-q", *extra]
-
-
-def _train(recipe: Path, *extra: str, timeout: int = 240) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        _command(recipe, *extra), capture_output=True, text=True, timeout=timeout, env=_env(), cwd=REPO
-    )
+    return training_images(tmp_path_factory.mktemp("train"))
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
@@ -127,27 +62,20 @@ def _no_temporary_files(folder: Path) -> None:
     assert not leftovers, f"half-written files left behind: {leftovers}"
 
 
-def _log_rows(path: Path) -> int:
-    try:
-        return max(0, len(path.read_text().splitlines()) - 1)
-    except OSError:
-        return 0
-
-
 # --- resume after SIGKILL, SIGINT, SIGTERM ------------------------------------------------
 
 
 def test_sigkill_at_a_random_iteration_then_resume_is_bit_identical(tmp_path, images):
     reference_dir = tmp_path / "uninterrupted"
-    done = _train(_recipe(tmp_path, images, reference_dir))
+    done = run_train(training_recipe(tmp_path, images, reference_dir))
     assert done.returncode == 0, done.stderr
     reference = _weights(reference_dir / "models" / "final.safetensors")
 
     killed_dir = tmp_path / "killed"
-    recipe = _recipe(tmp_path, images, killed_dir)
+    recipe = training_recipe(tmp_path, images, killed_dir)
     kill_after = random.Random().randint(2, 8)
     process = subprocess.Popen(
-        _command(recipe), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(), cwd=REPO,
+        train_command(recipe), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=training_env(), cwd=REPO_ROOT,
     )
     target = killed_dir / "checkpoints" / f"stage0_iter{kill_after:08d}.pt"
     deadline = time.time() + 200
@@ -157,7 +85,7 @@ def test_sigkill_at_a_random_iteration_then_resume_is_bit_identical(tmp_path, im
     process.wait()
     assert not (killed_dir / "models" / "final.safetensors").exists(), "the run finished before it was killed"
 
-    resumed = _train(recipe, "--resume")
+    resumed = run_train(recipe, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming from" in resumed.stderr
     _assert_same_weights(_weights(killed_dir / "models" / "final.safetensors"), reference, str(kill_after))
@@ -169,7 +97,7 @@ def signal_reference(tmp_path_factory, images) -> Path:
     """An uninterrupted run of the signal tests' recipe (its folder)."""
     tmp_path = tmp_path_factory.mktemp("signal-reference")
     out = tmp_path / "uninterrupted"
-    done = _train(_recipe(tmp_path, images, out, **SIGNAL_RUN))
+    done = run_train(training_recipe(tmp_path, images, out, **SIGNAL_RUN))
     assert done.returncode == 0, done.stderr
     return out
 
@@ -177,10 +105,10 @@ def signal_reference(tmp_path_factory, images) -> Path:
 def _stop_midway(recipe: Path, out: Path, signum: int, after: int):
     """Start a run and send it ``signum`` once ``after`` iterations are logged."""
     process = subprocess.Popen(
-        _command(recipe), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=REPO,
+        train_command(recipe), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=training_env(), cwd=REPO_ROOT,
     )
     deadline = time.time() + 200
-    while _log_rows(out / "log.csv") < after and process.poll() is None and time.time() < deadline:
+    while log_rows(out / "log.csv") < after and process.poll() is None and time.time() < deadline:
         time.sleep(0.002)
     process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=120)
@@ -192,7 +120,7 @@ def test_a_signal_saves_the_iteration_in_progress_and_the_resume_is_bit_identica
     tmp_path, images, signal_reference, signum, code
 ):
     out = tmp_path / "stopped"
-    recipe = _recipe(tmp_path, images, out, **SIGNAL_RUN)  # no periodic state: only the signal saves one
+    recipe = training_recipe(tmp_path, images, out, **SIGNAL_RUN)  # no periodic state: only the signal saves one
     after = random.Random().randint(2, 8)
     returncode, _, stderr = _stop_midway(recipe, out, signum, after)
     assert returncode == code, stderr
@@ -209,7 +137,7 @@ def test_a_signal_saves_the_iteration_in_progress_and_the_resume_is_bit_identica
     )
     _no_temporary_files(out)
 
-    resumed = _train(recipe, "--resume")
+    resumed = run_train(recipe, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming from {states[0]}" in resumed.stderr
     reference = _weights(signal_reference / "models" / "final.safetensors")
@@ -217,24 +145,7 @@ def test_a_signal_saves_the_iteration_in_progress_and_the_resume_is_bit_identica
     assert _losses(out) == _losses(signal_reference)
 
 
-def test_the_resume_hint_repeats_the_overrides_and_output_folder(tmp_path, images):
-    out = tmp_path / "elsewhere"
-    recipe = _recipe(tmp_path, images, tmp_path / "ignored", **SIGNAL_RUN)
-    process = subprocess.Popen(
-        _command(recipe, "--set", "seed=3", "--output-dir", str(out)),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=REPO,
-    )
-    deadline = time.time() + 200
-    while _log_rows(out / "log.csv") < 2 and process.poll() is None and time.time() < deadline:
-        time.sleep(0.002)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
-    assert stderr.strip().endswith(f"resume with: distillsr train {recipe} --set seed=3 --output-dir {out} --resume")
-    assert not (tmp_path / "ignored").exists()
-
-
-# --- DDP, stages, the printed recipe -------------------------------------------------------
+# --- DDP and stages --------------------------------------------------------------------
 
 
 def _free_port() -> int:
@@ -250,10 +161,10 @@ def _torchrun(recipe: Path, *extra: str) -> list[str]:
 
 def test_two_processes_with_gloo_match_one_process(tmp_path, images):
     single_dir, ddp_dir = tmp_path / "single", tmp_path / "ddp"
-    single = _train(_recipe(tmp_path, images, single_dir, iterations=4, ema="null"))
+    single = run_train(training_recipe(tmp_path, images, single_dir, iterations=4, ema="null"))
     assert single.returncode == 0, single.stderr
-    recipe = _recipe(tmp_path, images, ddp_dir, iterations=4, ema="null")
-    ddp = subprocess.run(_torchrun(recipe), capture_output=True, text=True, timeout=300, env=_env(), cwd=REPO)
+    recipe = training_recipe(tmp_path, images, ddp_dir, iterations=4, ema="null")
+    ddp = subprocess.run(_torchrun(recipe), capture_output=True, text=True, timeout=300, env=training_env(), cwd=REPO_ROOT)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     a = _weights(single_dir / "models" / "final.safetensors")
     b = _weights(ddp_dir / "models" / "final.safetensors")
@@ -263,15 +174,15 @@ def test_two_processes_with_gloo_match_one_process(tmp_path, images):
 def test_ctrl_c_under_torchrun_stops_every_rank_after_the_same_iteration_and_resumes_bit_identical(tmp_path, images):
     run = {**SIGNAL_RUN, "ema": "null"}
     reference_dir, out = tmp_path / "ddp-reference", tmp_path / "ddp-stopped"
-    reference = subprocess.run(_torchrun(_recipe(tmp_path, images, reference_dir, **run)), capture_output=True,
-                               text=True, timeout=300, env=_env(), cwd=REPO)
+    reference = subprocess.run(_torchrun(training_recipe(tmp_path, images, reference_dir, **run)), capture_output=True,
+                               text=True, timeout=300, env=training_env(), cwd=REPO_ROOT)
     assert reference.returncode == 0, reference.stderr[-3000:]
 
-    recipe = _recipe(tmp_path, images, out, **run)
+    recipe = training_recipe(tmp_path, images, out, **run)
     process = subprocess.Popen(_torchrun(recipe), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=_env(), cwd=REPO, start_new_session=True)
+                               env=training_env(), cwd=REPO_ROOT, start_new_session=True)
     deadline = time.time() + 200
-    while _log_rows(out / "log.csv") < 3 and process.poll() is None and time.time() < deadline:
+    while log_rows(out / "log.csv") < 3 and process.poll() is None and time.time() < deadline:
         time.sleep(0.002)
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the agent and both ranks get it
     _, stderr = process.communicate(timeout=120)
@@ -282,7 +193,7 @@ def test_ctrl_c_under_torchrun_stops_every_rank_after_the_same_iteration_and_res
     _no_temporary_files(out)
 
     resumed = subprocess.run(_torchrun(recipe, "--resume"), capture_output=True, text=True, timeout=300,
-                             env=_env(), cwd=REPO)
+                             env=training_env(), cwd=REPO_ROOT)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     _assert_same_weights(_weights(out / "models" / "final.safetensors"),
                          _weights(reference_dir / "models" / "final.safetensors"), states[0].name)
@@ -290,28 +201,18 @@ def test_ctrl_c_under_torchrun_stops_every_rank_after_the_same_iteration_and_res
 
 def test_train_then_reparameterize_writes_a_deploy_model(tmp_path, images):
     out = tmp_path / "fold"
-    recipe = _recipe(tmp_path, images, out, iterations=3, ema="null", val_every=3,
+    recipe = training_recipe(tmp_path, images, out, iterations=3, ema="null", val_every=3,
                      extra_stages="  - kind: reparameterize")
     recipe.write_text(recipe.read_text().replace("name: imdn", "name: dipnet-student").replace(
         "kwargs: {channels: 16, num_blocks: 1}", "kwargs: {channels: 8, mid_channels: 8, expansion: 16, num_blocks: 1}"
     ).replace("lr_patch_size: 12", "lr_patch_size: 16"))
-    result = _train(recipe)
+    result = run_train(recipe)
     assert result.returncode == 0, result.stderr
     info, tensors = read_checkpoint(out / "models" / "final.safetensors")
     assert info.form == "deploy" and info.model == "dipnet-student"
     assert not any("expand" in k or "squeeze" in k for k in tensors)
     assert (out / "models" / "best.safetensors").exists()
     assert "Set" in (out / "log.csv").read_text() or "psnr" in (out / "log.csv").read_text()
-
-
-def test_print_config_and_unknown_keys(tmp_path, images):
-    recipe = _recipe(tmp_path, images, tmp_path / "x")
-    shown = _train(recipe, "--print-config", "--set", "stages.0.optimizer.lr=1e-4")
-    assert shown.returncode == 0 and "0.0001" in shown.stdout
-    assert shown.stderr == "", "the printed recipe is the only output, on stdout"
-    bad = _train(recipe, "--set", "stages.0.optimzer.lr=1e-4")
-    assert bad.returncode == 1 and "optimizer" in bad.stderr and "Traceback" not in bad.stderr
-    assert not (tmp_path / "x").exists()
 
 
 # --- paths are checked before anything is created ------------------------------------------
@@ -326,10 +227,10 @@ def _train_in_process(capsys, recipe: Path, *extra: str) -> tuple[int, str]:
 def test_a_missing_data_folder_stops_the_run_before_the_experiment_folder_is_made(tmp_path, images, capsys, where):
     out, missing = tmp_path / "run", tmp_path / "no-such-folder"
     if where == "train":
-        recipe = _recipe(tmp_path, missing, out, val_every=5)
+        recipe = training_recipe(tmp_path, missing, out, val_every=5)
         key = "data.train.hr_folders.0"
     else:
-        recipe = _recipe(tmp_path, images, out, val_every=5, val=missing)
+        recipe = training_recipe(tmp_path, images, out, val_every=5, val=missing)
         key = "data.val.folders.0"
     code, err = _train_in_process(capsys, recipe)
     assert code == 1
@@ -341,51 +242,13 @@ def test_an_output_folder_under_a_regular_file_is_refused_before_anything_is_mad
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     target = blocker / "run"
-    recipe = _recipe(tmp_path, images, tmp_path / "from-recipe")
+    recipe = training_recipe(tmp_path, images, tmp_path / "from-recipe")
     code, err = _train_in_process(capsys, recipe, "--output-dir", str(target))
     assert code == 1
     assert err.count("\n") == 1 and "cannot write experiment folder" in err and str(target) in err
     assert blocker.read_text() == "not a folder"
     assert not (tmp_path / "from-recipe").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["a-file", recipe.name])
-
-
-def test_messages_go_to_the_console_log_and_stdout_stays_empty(tmp_path, images, capsys):
-    out = tmp_path / "quiet"
-    code = main(["train", str(_recipe(tmp_path, images, out, iterations=2)), "-q", "--device", "cpu"])
-    captured = capsys.readouterr()
-    assert code == 0
-    assert captured.out == ""
-    assert "training tiny: imdn x2, 1 stage(s)" in captured.err and "done: 2 iteration(s)" in captured.err
-    assert f"final model: {out / 'models' / 'final.safetensors'}" in captured.err
-    assert main(["-q", "train", str(_recipe(tmp_path, images, tmp_path / "silent", iterations=2)), "-q"]) == 0
-    assert capsys.readouterr().err == "", "distillsr -q shows errors only"
-
-
-def test_the_stop_line_says_what_was_saved_and_where_to_resume(tmp_path):
-    """``distillsr train``'s last line for each way a run can stop (the command is the trainer's front)."""
-    import argparse
-    from types import SimpleNamespace
-
-    from distillsr.commands.train import stopped_message
-    from distillsr.training.interrupt import TrainingStopped
-
-    args = argparse.Namespace(recipe="configs/quick/rfdn_x4.yaml", set=["seed=1"], output_dir=None, device="auto")
-    state = tmp_path / "checkpoints" / "stage0_iter00000300.pt"
-    session = SimpleNamespace(latest_state=lambda: state, info=SimpleNamespace(distributed=False))
-    resume = "resume with: distillsr train configs/quick/rfdn_x4.yaml --set seed=1 --resume"
-    saved = stopped_message(TrainingStopped(signal.SIGINT, saved=True, iteration=300), session, args)
-    assert saved == f"stopped by SIGINT after iteration 300; training state saved to {state}; {resume}"
-    aborted = stopped_message(TrainingStopped(signal.SIGINT, aborted=True), session, args)
-    assert aborted == f"stopped by SIGINT without saving; the previous training state is {state}; {resume}"
-    between = stopped_message(TrainingStopped(signal.SIGTERM), session, args)
-    assert between == f"stopped by SIGTERM; the latest training state is {state}; {resume}"
-    session.info.distributed = True
-    assert stopped_message(TrainingStopped(signal.SIGTERM), session, args).endswith("--resume (under torchrun, as before)")
-    session.latest_state = lambda: None
-    assert "before a training state was saved; nothing to resume" in stopped_message(
-        TrainingStopped(signal.SIGINT), session, args
-    )
 
 
 @pytest.mark.parametrize("degradation", ["BI", "BD"])
@@ -395,7 +258,7 @@ def test_validation_makes_lr_with_the_training_degradation(tmp_path, images, mon
     from distillsr.training.recipe import load_recipe
     from distillsr.training.trainer import TrainingSession
 
-    recipe = load_recipe(_recipe(tmp_path, images, tmp_path / "out", val_every=5),
+    recipe = load_recipe(training_recipe(tmp_path, images, tmp_path / "out", val_every=5),
                          [f"data.train.degradation={degradation}"])
     made = []
     real = benchmark.BenchmarkSet
