@@ -1,0 +1,115 @@
+"""distillsr.checkpoints.official.registry: each family's layout goes to its own detector; garbage to None."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from distillsr.checkpoints.official.registry import detect_official
+from distillsr.models.ddistill import DDistillSR
+from distillsr.models.dipnet import DIPNet
+from distillsr.models.edsr import EDSR
+from distillsr.models.imdn import IMDN
+from distillsr.models.rfdn import RFDN
+
+
+def _prefixed(network: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {f"module.{k}": v for k, v in network.state_dict().items()}
+
+
+# Small networks of each family in their official layouts, and what they must be recognised as.
+FAMILIES = {
+    "imdn": (lambda: _prefixed(IMDN(scale=2, channels=16, num_blocks=2)), "imdn", 2,
+             {"in_channels": 3, "channels": 16, "num_blocks": 2}),
+    "e-rfdn": (lambda: RFDN(scale=4, channels=16, num_blocks=2, attention="esa").state_dict(), "e-rfdn", 4,
+               {"in_channels": 3, "channels": 16, "num_blocks": 2, "attention": "esa"}),
+    "rfdn": (lambda: RFDN(scale=3, channels=16, num_blocks=3, attention="cca", cca_reduction=4).state_dict(), "rfdn", 3,
+             {"in_channels": 3, "channels": 16, "num_blocks": 3, "attention": "cca", "cca_reduction": 4}),
+    "ddistill-sr": (lambda: DDistillSR(scale=2, channels=16, num_blocks=1, fusion_rank=4, deploy=True).state_dict(),
+                    "ddistill-sr", 2, {"in_channels": 3, "channels": 16, "num_blocks": 1, "fusion_rank": 4, "deploy": True}),
+    "dipnet": (lambda: _prefixed(DIPNet(scale=3, channels=12, mid_channels=8, esa_channels=4, num_blocks=2)), "dipnet", 3,
+               {"in_channels": 3, "channels": 12, "mid_channels": 8, "esa_channels": 4, "num_blocks": 2,
+                "bias": False, "block_bias": False}),
+}
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_each_family_is_recognised_by_its_own_detector(family):
+    make, model, scale, kwargs = FAMILIES[family]
+    state = make()
+    conversion = detect_official(state)
+    assert conversion is not None
+    assert (conversion.model, conversion.scale, conversion.kwargs) == (model, scale, kwargs)
+    assert {k.removeprefix("module.") for k in state} == set(conversion.state_dict)
+    assert conversion.input_range == (255.0 if model == "e-rfdn" else 1.0)
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {},
+        {"weight": torch.zeros(3, 3)},
+        {"fea_conv.weight": torch.zeros(8, 3, 3, 3)},  # a shared first name and nothing else
+        {"conv_1.weight": torch.zeros(8, 3, 3, 3), "upsampler.0.weight": torch.zeros(12, 8, 3, 3)},
+    ],
+    ids=["empty", "one-tensor", "fea_conv-only", "dipnet-names-only"],
+)
+def test_garbage_is_none(state):
+    assert detect_official(state) is None
+
+
+def test_a_model_of_no_official_family_is_none():
+    assert detect_official(EDSR(scale=2, num_blocks=1, channels=8).state_dict()) is None
+
+
+@pytest.mark.parametrize("family", ["ddistill-sr", "dipnet"])
+def test_one_tensor_of_the_wrong_shape_is_rejected_by_the_exact_families(family):
+    state = FAMILIES[family][0]()
+    key = next(k for k in state if k.endswith("esa.conv4.weight"))
+    state[key] = torch.zeros(*state[key].shape[:-1], 3)
+    assert detect_official(state) is None
+
+
+@pytest.mark.parametrize("family", ["imdn", "e-rfdn", "rfdn"])
+def test_an_upsampler_of_no_pixel_shuffle_width_is_rejected(family):
+    state = FAMILIES[family][0]()
+    key = next(k for k in state if k.endswith("upsampler.0.weight"))
+    state[key] = torch.zeros(7, *state[key].shape[1:])
+    assert detect_official(state) is None
+
+
+def test_detectors_are_tried_in_order_and_the_first_answer_wins(monkeypatch):
+    from distillsr.checkpoints.official import registry
+    from distillsr.checkpoints.official.conversion import Conversion
+
+    calls: list[str] = []
+
+    def detector(name: str, answer: Conversion | None):
+        def detect(state):
+            calls.append(name)
+            return answer
+
+        return detect
+
+    first, second = Conversion("first", 2), Conversion("second", 2)
+    monkeypatch.setattr(registry, "_detectors", lambda: (detector("a", None), detector("b", first), detector("c", second)))
+    assert detect_official({"x": torch.zeros(1)}) is first
+    assert calls == ["a", "b"]
+
+
+def test_the_registry_lists_all_four_families():
+    from distillsr.checkpoints.official import ddistill, dipnet, imdn, registry, rfdn
+
+    assert registry._detectors() == (ddistill.detect, dipnet.detect, imdn.detect, rfdn.detect)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=IndexError,
+    reason="rfdn.detect reads fea_conv.weight.shape[0] without checking the tensor's rank: RFDN key names with "
+    "a 0-d fea_conv.weight raise IndexError out of detect_official instead of giving None",
+)
+def test_rfdn_names_with_scalar_tensors_are_none_not_an_exception():
+    state = FAMILIES["rfdn"][0]()
+    state["fea_conv.weight"] = torch.tensor(0.0)
+    assert detect_official(state) is None
