@@ -71,11 +71,6 @@ def test_shape_is_kept_and_uint16_saturates(rng):
     assert result[0, 0, 0] == 0 and result[2, 3, 1] == 65535
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="floor(|x| + 0.5) rounds 0.49999999999999994 (largest double below 0.5) up to 1: the sum is "
-    "rounded to 1.0 before the floor; MATLAB's round gives 0",
-)
 def test_the_largest_double_below_one_half_rounds_down():
     below_half = np.nextafter(0.5, 0.0)
     assert matlab_reference(below_half, np.int8) == 0

@@ -81,12 +81,6 @@ def test_injected_moments_replace_the_tiles_own():
     assert torch.equal(got_mean[0, :, 0, 0], mean.float()) and torch.equal(got_second[0, :, 0, 0], second.float())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="PoolingRecorder.moments reshapes the (C,) injected moments to (N, -1, 1, 1) before expanding, so a "
-    "batch of N > 1 fails ('shape [2, -1, 1, 1] is invalid for input of size 3'); tiling only sends N = 1",
-)
 def test_injected_moments_serve_a_batch():
     site = Site()
     mean = torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64)

@@ -80,10 +80,13 @@ class PoolingRecorder:
                 )
             self._record(key, x, squares)
         if key in self.inject:
-            mean, second = self.inject[key]
-            shape = (x.shape[0], -1, 1, 1)
-            second_out = second.to(x.dtype).reshape(shape).expand(x.shape[0], -1, 1, 1) if squares and second is not None else None
-            return mean.to(x.dtype).reshape(shape).expand(x.shape[0], -1, 1, 1), second_out
+            mean, second = self.inject[key]  # whole-image moments, one value per channel
+
+            def per_sample(moment: torch.Tensor) -> torch.Tensor:
+                return moment.to(x.dtype).reshape(1, -1, 1, 1).expand(x.shape[0], -1, 1, 1)
+
+            second_out = per_sample(second) if squares and second is not None else None
+            return per_sample(mean), second_out
         mean = x.mean(dim=(2, 3), keepdim=True)
         return mean, (x * x).mean(dim=(2, 3), keepdim=True) if squares else None
 

@@ -56,12 +56,6 @@ def test_other_layouts_are_rejected():
     assert detect(without_cca) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="detect unpacks fea_conv.weight.shape[:2] without checking it is a 4-D conv weight: a state dict "
-    "with IMDN's key names and a 1-D fea_conv.weight raises ValueError instead of returning None",
-)
 def test_a_wrongly_shaped_key_tensor_is_rejected_not_raised():
     state = IMDN(scale=2, channels=16, num_blocks=1).state_dict()
     state["fea_conv.weight"] = torch.zeros(16)

@@ -103,12 +103,6 @@ def test_the_registry_lists_all_four_families():
     assert registry._detectors() == (ddistill.detect, dipnet.detect, imdn.detect, rfdn.detect)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=IndexError,
-    reason="rfdn.detect reads fea_conv.weight.shape[0] without checking the tensor's rank: RFDN key names with "
-    "a 0-d fea_conv.weight raise IndexError out of detect_official instead of giving None",
-)
 def test_rfdn_names_with_scalar_tensors_are_none_not_an_exception():
     state = FAMILIES["rfdn"][0]()
     state["fea_conv.weight"] = torch.tensor(0.0)

@@ -38,3 +38,8 @@ def upsampler_scale(out_channels: int, image_channels: int = 3) -> int | None:
         if image_channels * scale * scale == out_channels:
             return scale
     return None
+
+
+def are_conv_weights(state_dict: dict[str, torch.Tensor], *names: str) -> bool:
+    """Whether each named tensor is 4-D, as a conv weight is: detectors read shapes from them."""
+    return all(state_dict[name].dim() == 4 for name in names)

@@ -8,6 +8,7 @@ import torch
 
 from distillsr.checkpoints.official.conversion import (
     Conversion,
+    are_conv_weights,
     strip_prefix,
     upsampler_scale,
 )
@@ -17,6 +18,8 @@ def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
     """An IMDN layout: ``fea_conv``, blocks ``IMDB<i>`` with ``c1``..``c5`` and ``cca``, ``c.0``."""
     sd = strip_prefix(state_dict)
     if not {"fea_conv.weight", "IMDB1.c1.weight", "IMDB1.cca.conv_du.0.weight", "upsampler.0.weight"} <= set(sd):
+        return None
+    if not are_conv_weights(sd, "fea_conv.weight", "IMDB1.cca.conv_du.0.weight", "upsampler.0.weight"):
         return None
     num_blocks = max(int(m.group(1)) for key in sd if (m := re.match(r"IMDB(\d+)\.", key)))
     channels, in_channels = sd["fea_conv.weight"].shape[:2]

@@ -8,6 +8,7 @@ import torch
 
 from distillsr.checkpoints.official.conversion import (
     Conversion,
+    are_conv_weights,
     strip_prefix,
     upsampler_scale,
 )
@@ -20,6 +21,8 @@ def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
         return None
     if any(".dy_branch." in key or "dbb_" in key for key in sd):
         return None  # DDistill-SR reuses these names
+    if not are_conv_weights(sd, "fea_conv.weight", "c.0.weight", "upsampler.0.weight"):
+        return None
     num_blocks = max(int(m.group(1)) for key in sd if (m := re.match(r"B(\d+)\.", key)))
     channels = sd["fea_conv.weight"].shape[0]
     in_channels = sd["fea_conv.weight"].shape[1]
