@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from photos import Photos, UpscaleCommand
 from support import SHARED, require_shared
 

@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 import torch
+from photos import Photos
 from PIL import Image, ImageCms
 from support import official_weights
-from photos import Photos
 
 import distillsr
 from distillsr import api

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
-from support import run_cli_process
+from support.cli import run_cli_process
 
 from distillsr.cli import main
 

@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from distillsr.checkpoints.format import CheckpointInfo, read_checkpoint, save_checkpoint
+from distillsr.checkpoints.format import (
+    CheckpointInfo,
+    read_checkpoint,
+    save_checkpoint,
+)
 from distillsr.errors import DistillsrError
 from distillsr.models.zoo import get_entry, load_model
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 from safetensors.torch import save_file
-from support import CallsTheShell, official_weights, random_state
+from support import official_weights
+from support.models import CallsTheShell, random_state
 
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
 from distillsr.checkpoints.load import read_torch_file, read_weights

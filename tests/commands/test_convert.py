@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
-from support import CallsTheShell, official_weights, random_state
+from support import official_weights
+from support.models import CallsTheShell, random_state
 
 from distillsr.checkpoints.format import read_checkpoint
 from distillsr.cli import main

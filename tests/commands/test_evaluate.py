@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from support import assert_one_line_error, run_cli_process
+from support.cli import assert_one_line_error, run_cli_process
 
 from distillsr.cli import main
 

@@ -8,7 +8,6 @@ import os
 import numpy as np
 import pytest
 import torch
-
 from support import require_shared
 
 from distillsr.cli import main

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from support import (
-    REPO_ROOT,
+from support import REPO_ROOT
+from support.training import (
     SIGNAL_RUN,
     log_rows,
     run_train,

@@ -9,7 +9,16 @@ from typing import Any, ClassVar, Literal
 
 import pytest
 
-from distillsr.config import ConfigError, Reader, Schema, TaggedUnion, doc, line_of, parse_yaml, read
+from distillsr.config import (
+    ConfigError,
+    Reader,
+    Schema,
+    TaggedUnion,
+    doc,
+    line_of,
+    parse_yaml,
+    read,
+)
 
 
 @dataclass(frozen=True, kw_only=True)

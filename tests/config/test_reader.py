@@ -6,7 +6,15 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from distillsr.config import ConfigError, Reader, Schema, TaggedUnion, doc, parse_yaml, read
+from distillsr.config import (
+    ConfigError,
+    Reader,
+    Schema,
+    TaggedUnion,
+    doc,
+    parse_yaml,
+    read,
+)
 from distillsr.errors import DistillsrError
 
 

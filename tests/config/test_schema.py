@@ -8,7 +8,13 @@ from typing import Optional
 import pytest
 
 from distillsr.config import Schema, doc
-from distillsr.config.schema import init_fields, is_union, join, spellings, unwrap_optional
+from distillsr.config.schema import (
+    init_fields,
+    is_union,
+    join,
+    spellings,
+    unwrap_optional,
+)
 
 
 def test_doc_metadata():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from support import save_image, smooth_image
+from support.images import save_image, smooth_image
 
 
 @pytest.fixture

@@ -4,7 +4,14 @@ member landing outside the target folder; extraction is driven through ``downloa
 from __future__ import annotations
 
 import pytest
-from support import DOWNLOAD_URL, EchoLines, FakeServer, catalogue_entry, tar_bytes, zip_bytes
+from support.downloads import (
+    DOWNLOAD_URL,
+    EchoLines,
+    FakeServer,
+    catalogue_entry,
+    tar_bytes,
+    zip_bytes,
+)
 
 from distillsr.data.archives import check_archive
 from distillsr.data.download import download

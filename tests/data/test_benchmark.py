@@ -6,7 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
-from support import save_image
+from support.images import save_image
 
 from distillsr.data.benchmark import BenchmarkSet
 from distillsr.errors import DataError

@@ -9,7 +9,15 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from support import DOWNLOAD_URL, EchoLines, FakeServer, catalogue_entry, download_payload, tar_bytes, zip_bytes
+from support.downloads import (
+    DOWNLOAD_URL,
+    EchoLines,
+    FakeServer,
+    catalogue_entry,
+    download_payload,
+    tar_bytes,
+    zip_bytes,
+)
 
 from distillsr.data.download import download
 from distillsr.errors import DistillsrError

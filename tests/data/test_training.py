@@ -8,15 +8,16 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from support import require_shared, save_image, smooth_image
+from support import require_shared
+from support.images import save_image, smooth_image
 
 from distillsr.data.lr_cache import LRCache
 from distillsr.data.training import PairedTrainingSet, PatchParams
 from distillsr.errors import DataError, DistillsrError
 from distillsr.imaging.degrade import BlurDown, modcrop
 from distillsr.imaging.read import read_image
-from distillsr.imaging.write import write_image
 from distillsr.imaging.resize import imresize
+from distillsr.imaging.write import write_image
 
 
 def _apply(image: np.ndarray, params: PatchParams) -> np.ndarray:

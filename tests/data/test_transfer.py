@@ -6,7 +6,13 @@ from __future__ import annotations
 import urllib.error
 
 import pytest
-from support import DOWNLOAD_URL, EchoLines, FakeServer, catalogue_entry, download_payload
+from support.downloads import (
+    DOWNLOAD_URL,
+    EchoLines,
+    FakeServer,
+    catalogue_entry,
+    download_payload,
+)
 
 from distillsr.data.download import download
 from distillsr.errors import DistillsrError

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 import torch
-from support import TINY_ACTIVATIONS, TINY_SHAPE, FunctionalConv, H, W, calling_twice, tiny_sr
+from support.models import (
+    TINY_ACTIVATIONS,
+    TINY_SHAPE,
+    FunctionalConv,
+    H,
+    W,
+    calling_twice,
+    tiny_sr,
+)
 from torch import nn
 
 from distillsr.efficiency.activations import ActivationCount, count_activations

@@ -6,7 +6,7 @@ import time
 
 import pytest
 import torch
-from support import TINY_SHAPE, tiny_sr
+from support.models import TINY_SHAPE, tiny_sr
 from torch import nn
 
 from distillsr.efficiency import _rss

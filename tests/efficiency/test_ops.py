@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 import torch
-from support import TINY_MACS, TINY_SHAPE, FunctionalConv, H, W, calling_twice, conv_macs, tiny_sr
+from support.models import (
+    TINY_MACS,
+    TINY_SHAPE,
+    FunctionalConv,
+    H,
+    W,
+    calling_twice,
+    conv_macs,
+    tiny_sr,
+)
 from torch import nn
 
 from distillsr.efficiency.ops import OpCount, count_ops

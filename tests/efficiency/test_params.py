@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support import TINY_PARAMS, conv_params, tiny_sr
+from support.models import TINY_PARAMS, conv_params, tiny_sr
 from torch import nn
 
 from distillsr.efficiency.params import ParamCount, count_parameters

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from support import TINY_ACTIVATIONS, TINY_MACS, TINY_PARAMS, TINY_SHAPE, tiny_sr
+from support.models import TINY_ACTIVATIONS, TINY_MACS, TINY_PARAMS, TINY_SHAPE, tiny_sr
 
 from distillsr.efficiency.report import EfficiencyReport, format_report, profile_model
 from distillsr.errors import DistillsrError

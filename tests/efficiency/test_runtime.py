@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from support import TINY_SHAPE, tiny_sr
+from support.models import TINY_SHAPE, tiny_sr
 
 from distillsr.efficiency.runtime import RuntimeStats, measure_runtime
 from distillsr.errors import DistillsrError

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from support import TINY_SHAPE, tiny_sr
+from support.models import TINY_SHAPE, tiny_sr
 from torch import nn
 
 from distillsr.efficiency.activations import count_activations

@@ -11,7 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from imaging.image_files import distinct_bytes_u16, make_png16, make_tiff16_rgb, png_bytes
+from imaging.image_files import (
+    distinct_bytes_u16,
+    make_png16,
+    make_tiff16_rgb,
+    png_bytes,
+)
 from PIL import Image
 
 from distillsr.imaging.decode16 import is_16bit_grey_alpha, low_byte_rawmodes

@@ -10,7 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from imaging.image_files import asymmetric_rgb, distinct_bytes_u16, make_png16, palette_image
+from imaging.image_files import (
+    asymmetric_rgb,
+    distinct_bytes_u16,
+    make_png16,
+    palette_image,
+)
 from PIL import Image
 
 from distillsr.imaging.read import read_image_with_info

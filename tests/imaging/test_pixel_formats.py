@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from skimage import data
 
-from distillsr.imaging.pixel_formats import flatten_alpha, format_name, holds_16bit, holds_alpha, to_8bit
+from distillsr.imaging.pixel_formats import (
+    flatten_alpha,
+    format_name,
+    holds_16bit,
+    holds_alpha,
+    to_8bit,
+)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,12 @@ import pytest
 import torch
 
 from distillsr.errors import DistillsrError
-from distillsr.imaging.tensors import image_to_tensor, match_channels, tensor_to_image, to_unit_float32
+from distillsr.imaging.tensors import (
+    image_to_tensor,
+    match_channels,
+    tensor_to_image,
+    to_unit_float32,
+)
 
 
 def _assert_one_line(error: pytest.ExceptionInfo[DistillsrError]) -> None:

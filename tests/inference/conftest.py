@@ -7,13 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from support import (
-    SHARED_DATA,
-    perturb_batchnorm_statistics,
-    require_shared,
-    shared_is_required,
-    small_zoo_model,
-)
+from support import SHARED_DATA, require_shared, shared_is_required
+from support.models import perturb_batchnorm_statistics, small_zoo_model
 
 PHOTO_SIZE = 40
 

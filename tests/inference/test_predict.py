@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from support import random_state
+from support.models import random_state
 
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
 from distillsr.errors import DistillsrError

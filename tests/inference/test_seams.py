@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from support import photo
+from support.images import photo
 
 from distillsr.inference.seams import seam_ratio
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from support import LocalConvStack, official_weights, photo, photo_tensor
+from support import official_weights
+from support.images import LocalConvStack, photo, photo_tensor
 
 from distillsr.inference.seams import seam_ratio, tile_borders
 from distillsr.inference.tiling import feather, plan_tiles, run_tiled

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from support import LocalConvStack, photo, photo_tensor
+from support.images import LocalConvStack, photo, photo_tensor
 
 from distillsr.inference.upscaler import Upscaler
 from distillsr.models.sr_model import SRModel

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from support import check_forward_at_every_width, check_published_widths
+from support.models import check_forward_at_every_width, check_published_widths
 
 from distillsr.models.carn import CARN
 from distillsr.nn.slimmable import DEFAULT_WIDTHS, active_parameter_count

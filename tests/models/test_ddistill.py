@@ -7,7 +7,8 @@ import copy
 import numpy as np
 import pytest
 import torch
-from support import FOLD_TOLERANCE, max_diff, param_count, randomise, read_key_file, require_shared, state_dict_shapes
+from support import read_key_file, require_shared, state_dict_shapes
+from support.models import FOLD_TOLERANCE, max_diff, param_count, randomise
 
 from distillsr.checkpoints.official.ddistill import detect
 from distillsr.models.ddistill import DDistillSR

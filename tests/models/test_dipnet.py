@@ -7,7 +7,8 @@ import copy
 import numpy as np
 import pytest
 import torch
-from support import FOLD_TOLERANCE, official_weights, param_count, randomise_parameters, read_key_file, require_shared, state_dict_shapes
+from support import official_weights, read_key_file, require_shared, state_dict_shapes
+from support.models import FOLD_TOLERANCE, param_count, randomise_parameters
 
 from distillsr.checkpoints.official.dipnet import detect
 from distillsr.models.dipnet import DIPNet

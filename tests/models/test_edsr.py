@@ -8,7 +8,12 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from support import check_forward_at_every_width, check_published_widths, lr_image, randomise_parameters
+from support.models import (
+    check_forward_at_every_width,
+    check_published_widths,
+    lr_image,
+    randomise_parameters,
+)
 
 from distillsr.models.edsr import EDSR
 from distillsr.nn.slimmable import DEFAULT_WIDTHS, active_parameter_count, width

@@ -8,7 +8,8 @@ import copy
 
 import pytest
 import torch
-from support import official_weights, random_state
+from support import official_weights
+from support.models import random_state
 
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
 from distillsr.errors import DistillsrError

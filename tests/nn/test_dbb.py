@@ -6,7 +6,7 @@ import copy
 
 import pytest
 import torch
-from support import FOLD_TOLERANCE, max_diff, randomise
+from support.models import FOLD_TOLERANCE, max_diff, randomise
 from torch import nn
 
 from distillsr.nn.dbb import DiverseBranchBlock

@@ -6,7 +6,8 @@ import copy
 
 import pytest
 import torch
-from support import FOLD_TOLERANCE, max_diff, randomise, state_dict_shapes
+from support import state_dict_shapes
+from support.models import FOLD_TOLERANCE, max_diff, randomise
 from torch import nn
 
 from distillsr.nn.dynamic import RDU, DynamicConv

@@ -16,7 +16,7 @@ import pkgutil
 
 import pytest
 import torch
-from support import FOLD_TOLERANCE, max_diff
+from support.models import FOLD_TOLERANCE, max_diff
 from torch import nn
 
 import distillsr.models

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from support import FOLD_TOLERANCE, randomise_parameters
+from support.models import FOLD_TOLERANCE, randomise_parameters
 
 from distillsr.nn.rrrb import RRRB
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from support import lr_image
+from support.models import lr_image
 from torch import nn
 
 from distillsr.efficiency.params import count_parameters

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from support import (
-    REPO_ROOT,
+from support import REPO_ROOT
+from support.training import (
     SIGNAL_RUN,
     log_rows,
     run_train,

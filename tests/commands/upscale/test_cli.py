@@ -13,7 +13,6 @@ import pytest
 from support import require_shared
 
 from distillsr import api
-from distillsr.cli import main
 from distillsr.imaging.read import read_image
 
 BICUBIC_X2 = ("-m", "bicubic", "-s", "2", "-t", "0", "-q")

@@ -19,7 +19,12 @@ from support import official_weights
 from distillsr import api
 from distillsr.commands.upscale import jobs
 from distillsr.commands.upscale.inputs import Source
-from distillsr.commands.upscale.jobs import RunSettings, Summary, run_jobs, systemic_cause
+from distillsr.commands.upscale.jobs import (
+    RunSettings,
+    Summary,
+    run_jobs,
+    systemic_cause,
+)
 from distillsr.commands.upscale.outputs import Job, OutputOptions, plan_jobs
 from distillsr.errors import DistillsrError
 from distillsr.imaging.read import read_image

@@ -13,7 +13,14 @@ import pytest
 from PIL import Image
 
 from distillsr.commands.upscale.inputs import Source
-from distillsr.commands.upscale.outputs import FORMATS, Job, OutputOptions, check_output_folder, output_path, plan_jobs
+from distillsr.commands.upscale.outputs import (
+    FORMATS,
+    Job,
+    OutputOptions,
+    check_output_folder,
+    output_path,
+    plan_jobs,
+)
 from distillsr.errors import DistillsrError
 from distillsr.imaging.read import read_image
 

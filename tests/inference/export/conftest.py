@@ -14,7 +14,11 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import torch
-from support import SMALL_ZOO_KWARGS, perturb_batchnorm_statistics, small_zoo_model
+from support.models import (
+    SMALL_ZOO_KWARGS,
+    perturb_batchnorm_statistics,
+    small_zoo_model,
+)
 
 from distillsr.models.sr_model import SRModel
 

@@ -15,7 +15,7 @@ import pytest
 ort = pytest.importorskip("onnxruntime", reason='ONNX export needs the onnx extra: pip install "distillsr[onnx]"')
 onnx = pytest.importorskip("onnx", reason='ONNX export needs the onnx extra: pip install "distillsr[onnx]"')
 
-from support import require_shared  # noqa: E402
+from support import require_shared
 
 from distillsr.errors import DistillsrError  # noqa: E402
 from distillsr.inference.export import export_onnx, exporter, verification_image  # noqa: E402

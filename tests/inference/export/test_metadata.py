@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 ort = pytest.importorskip("onnxruntime", reason='ONNX export needs the onnx extra: pip install "distillsr[onnx]"')

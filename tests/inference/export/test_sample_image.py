@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from distillsr.errors import DistillsrError
-from distillsr.inference.export.sample_image import centre_crop, synthetic_image, verification_image
+from distillsr.inference.export.sample_image import (
+    centre_crop,
+    synthetic_image,
+    verification_image,
+)
 
 
 def test_the_default_is_a_deterministic_synthetic_pattern_and_says_so(monkeypatch):

@@ -6,12 +6,15 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from support import official_weights
 from torch import nn
 
-from support import official_weights
-
 from distillsr.errors import DistillsrError
-from distillsr.inference.export.verify import second_size, verification_batches, verification_tensor
+from distillsr.inference.export.verify import (
+    second_size,
+    verification_batches,
+    verification_tensor,
+)
 from distillsr.models.sr_model import SRModel
 from distillsr.models.zoo import ZOO, load_model
 

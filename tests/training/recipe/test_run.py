@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from distillsr.training.recipe import PixelLossConfig, ReparameterizeStageConfig, TrainStageConfig
+from distillsr.training.recipe import (
+    PixelLossConfig,
+    ReparameterizeStageConfig,
+    TrainStageConfig,
+)
 
 
 def test_minimal_recipe_gets_sensible_defaults(minimal, parse):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from support import REPO_ROOT
 
 from distillsr.training.recipe import format_recipe, load_recipe
-from support import REPO_ROOT
 
 CONFIGS = REPO_ROOT / "configs"
 ALL_RECIPES = sorted(CONFIGS.rglob("*.yaml"))
