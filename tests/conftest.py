@@ -9,6 +9,7 @@ import pytest
 import torch
 from photos import Photos, UpscaleCommand
 from support import SHARED, require_shared
+from support.training import training_images
 
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
 from distillsr.models.zoo import get_entry
@@ -62,3 +63,9 @@ def x4_model(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("model") / "tiny_dipnet_x4.safetensors"
     save_checkpoint(path, network.state_dict(), CheckpointInfo("dipnet", 4, kwargs, form="deploy"))
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def images(tmp_path_factory) -> Path:
+    """Eight small real photos (scikit-image's bundled samples), cropped: the tiny training set."""
+    return training_images(tmp_path_factory.mktemp("train"))

@@ -9,9 +9,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from pathlib import Path
 
-import pytest
 from support import REPO_ROOT
 from support.training import (
     SIGNAL_RUN,
@@ -19,17 +17,10 @@ from support.training import (
     run_train,
     train_command,
     training_env,
-    training_images,
     training_recipe,
 )
 
 from distillsr.cli import main
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory) -> Path:
-    """Eight small real photos (scikit-image's bundled samples), cropped."""
-    return training_images(tmp_path_factory.mktemp("train"))
 
 
 def test_the_resume_hint_repeats_the_overrides_and_output_folder(tmp_path, images):

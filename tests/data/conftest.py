@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.downloads import download_payload
 from support.images import save_image, smooth_image
 
 
@@ -30,3 +31,9 @@ def paired_folders(tmp_path, rng):
         save_image(tmp_path / "HR" / f"p{i}.png", hr)
         save_image(tmp_path / "LR" / f"p{i}x{scale}.png", lr)
     return tmp_path / "HR", tmp_path / "LR", scale
+
+
+@pytest.fixture
+def payload() -> bytes:
+    """The bytes a fake server hands out in the download tests."""
+    return download_payload()

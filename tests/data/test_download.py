@@ -14,19 +14,12 @@ from support.downloads import (
     EchoLines,
     FakeServer,
     catalogue_entry,
-    download_payload,
     tar_bytes,
     zip_bytes,
 )
 
 from distillsr.data.download import download
 from distillsr.errors import DistillsrError
-
-
-@pytest.fixture
-def payload() -> bytes:
-    return download_payload()
-
 
 # ----------------------------------------------------------------------------- downloads --
 

@@ -11,16 +11,10 @@ from support.downloads import (
     EchoLines,
     FakeServer,
     catalogue_entry,
-    download_payload,
 )
 
 from distillsr.data.download import download
 from distillsr.errors import DistillsrError
-
-
-@pytest.fixture
-def payload() -> bytes:
-    return download_payload()
 
 
 def test_wrong_checksum_is_an_error_and_leaves_no_file(tmp_path, payload):

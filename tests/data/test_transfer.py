@@ -11,16 +11,10 @@ from support.downloads import (
     EchoLines,
     FakeServer,
     catalogue_entry,
-    download_payload,
 )
 
 from distillsr.data.download import download
 from distillsr.errors import DistillsrError
-
-
-@pytest.fixture
-def payload() -> bytes:
-    return download_payload()
 
 
 def test_resume_sends_a_range_request_and_gives_the_same_bytes(tmp_path, payload):

@@ -26,19 +26,12 @@ from support.training import (
     run_train,
     train_command,
     training_env,
-    training_images,
     training_recipe,
 )
 
 from distillsr.checkpoints.format import read_checkpoint
 from distillsr.cli import main
 from distillsr.training.state import load_training_state
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory) -> Path:
-    """Eight small real photos (scikit-image's bundled samples), cropped."""
-    return training_images(tmp_path_factory.mktemp("train"))
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
