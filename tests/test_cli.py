@@ -78,3 +78,17 @@ def test_an_unexpected_oserror_is_one_line_naming_the_path(monkeypatch, capsys):
     monkeypatch.setattr(zoo, "run", denied)
     assert main(["zoo"]) == 1
     assert capsys.readouterr().err == "distillsr: error: /somewhere/locked.png: Permission denied\n"
+
+
+def test_verbose_adds_debug_lines(tmp_path, capsys):
+    from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
+    from distillsr.models.zoo import build_model
+
+    path = tmp_path / "tiny.safetensors"
+    kwargs = {"channels": 8, "num_blocks": 1}
+    save_checkpoint(path, build_model("imdn", 2, **kwargs).network.state_dict(), CheckpointInfo("imdn", 2, kwargs))
+    argv = ["profile", "-w", str(path), "--input", "3x16x16", "--repeats", "1", "--warmup", "0"]
+    assert main(argv) == 0
+    assert "debug:" not in capsys.readouterr().err
+    assert main(["-v", *argv]) == 0
+    assert f"debug: {path}: imdn x2, train form" in capsys.readouterr().err

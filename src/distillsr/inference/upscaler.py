@@ -20,12 +20,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from distillsr.console import get_logger
 from distillsr.devices import resolve_device
 from distillsr.errors import DistillsrError
 from distillsr.imaging.pixels import from_float
 from distillsr.imaging.tensors import image_to_tensor, tensor_to_image
 from distillsr.inference.predict import non_finite_output_message
 from distillsr.inference.tiling import run_tiled, tiles_per_pass
+
+log = get_logger(__name__)
 
 Precision = Literal["fp32", "fp16", "bf16"]
 AlphaMode = Literal["bicubic", "model"]
@@ -165,6 +168,8 @@ class Upscaler:
         if channels not in self._auto_tiles:
             side = math.isqrt(int(self._memory_budget() / self._bytes_per_pixel(channels)))
             self._auto_tiles[channels] = int(max(MIN_TILE, min(MAX_AUTO_TILE, side - 2 * self.settings.pad)))
+            log.debug(f"auto tile for {channels} channel(s): {self._auto_tiles[channels]} px "
+                      f"(budget {self._memory_budget() >> 20} MiB on {self.device})")
         return self._auto_tiles[channels]
 
     # --- whole images ----------------------------------------------------------------------

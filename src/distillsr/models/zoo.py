@@ -15,6 +15,7 @@ from typing import Callable
 
 from torch import nn
 
+from distillsr.console import get_logger
 from distillsr.errors import DistillsrError
 from distillsr.models import published
 from distillsr.models.published import PublishedScore
@@ -353,6 +354,10 @@ def load_model(name: str | None, scale: int | None, weights: str | None) -> SRMo
     if scale is not None and scale != info.scale:
         raise DistillsrError(f"{weights} is a x{info.scale} {info.model} model, but x{scale} was asked for")
     network = entry.build(checked_scale, **info.kwargs)
+    get_logger(__name__).debug(
+        f"{weights}: {entry.name} x{checked_scale}, {info.form} form, input range 0-{info.input_range:g}, "
+        f"{info.provenance.get('layout', 'distillsr checkpoint')}"
+    )
     load_state_dict_strictly(network, loaded.state_dict, f"{entry.name} x{info.scale}")
     return SRModel(
         network=network,
