@@ -15,8 +15,10 @@ from distillsr.training.interrupt import TrainingStopped
 from distillsr.training.loop import (
     LoopHooks,
     LoopSettings,
+    NetworkWrapper,
     ScaledInput,
     StepRecipe,
+    WithOwnedModules,
     _unwrap,
     build_optimizer,
     restore_loop_state,
@@ -221,6 +223,20 @@ def test_scaled_input_trains_on_the_networks_range_and_unwrap_finds_the_network(
             self.module = module
 
     assert _unwrap(Wrapper(scaled)) is network and _unwrap(network) is network
+
+
+def test_owned_modules_train_inside_the_wrapper_and_unwrap_still_finds_the_network():
+    network = nn.Conv2d(3, 3, 1)
+    adapter = nn.Conv2d(3, 3, 1)
+    plain = WithOwnedModules(network, {"adapter": adapter})
+    x = torch.rand(1, 3, 2, 2)
+    assert torch.equal(plain(x), network(x))
+    both = WithOwnedModules(ScaledInput(network, 255.0), {"adapter": adapter},
+                            lambda net, owned, lr: (net(lr), owned["adapter"](lr)))
+    sr, adapted = both(x)
+    assert torch.allclose(sr, network(x * 255) / 255) and torch.equal(adapted, adapter(x))
+    assert {id(p) for p in both.parameters()} == {id(p) for p in (*network.parameters(), *adapter.parameters())}
+    assert _unwrap(both) is network and isinstance(both, NetworkWrapper)
 
 
 def test_build_optimizer():

@@ -14,6 +14,7 @@ from distillsr.training.state import (
     STATE_FORMAT,
     STATE_VERSION,
     capture_rng,
+    find_states,
     load_training_state,
     restore_rng,
     save_training_state,
@@ -94,3 +95,11 @@ def test_pickled_objects_are_never_unpickled(tmp_path):
     torch.save({"format": STATE_FORMAT, "version": STATE_VERSION, "payload": Payload()}, path)
     with pytest.raises(DistillsrError, match="not a readable training state"):
         load_training_state(path)
+
+
+def test_states_are_found_in_stage_then_iteration_order(tmp_path):
+    assert find_states(tmp_path / "absent") == []
+    for name in ("stage1_iter00000002.pt", "stage0_iter00000010.pt", "stage1_iter00000010.pt", "notes.pt", "stage2_iter5.pt.tmp"):
+        (tmp_path / name).write_bytes(b"")
+    assert [(stage, iteration) for stage, iteration, _ in find_states(tmp_path)] == [(0, 10), (1, 2), (1, 10)]
+    assert find_states(tmp_path)[-1][2] == tmp_path / "stage1_iter00000010.pt"

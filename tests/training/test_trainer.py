@@ -1,21 +1,27 @@
 """The training engine end to end, through ``distillsr train`` in subprocesses.
 
 Bit-identical resume after SIGKILL (from a periodic state) and after SIGINT/SIGTERM (from the
-state the signal saves), DDP equivalence, stages, and the paths checked before anything is made.
+state the signal saves), progressive stages resumed inside a later stage, a finished stage's change
+of architecture replayed on resume, DDP equivalence, the validation lines and train.log, and the
+paths checked before anything is made.
 What the command itself prints (the resume hint, --print-config, its messages) is tested in
 tests/commands/test_train.py.
 """
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import torch
@@ -31,6 +37,8 @@ from support.training import (
 
 from distillsr.checkpoints.format import read_checkpoint
 from distillsr.cli import main
+from distillsr.training.recipe import StageConfig
+from distillsr.training.stages.base import StageKind, StageResult
 from distillsr.training.state import load_training_state
 
 
@@ -138,6 +146,69 @@ def test_a_signal_saves_the_iteration_in_progress_and_the_resume_is_bit_identica
     assert _losses(out) == _losses(signal_reference)
 
 
+# --- progressive learning: stages chained, resumed across them -------------------------------
+
+PROGRESSIVE = """\
+  - kind: train
+    iterations: 40
+    lr_patch_size: 16
+    losses: [{type: l2}]
+    optimizer: {type: adam, lr: 1.0e-3}
+  - kind: train
+    iterations: 60
+    lr_patch_size: 16
+    losses: [{type: l2}]
+    optimizer: {type: adam, lr: 5.0e-4}"""
+"""Stage 0 (the tiny recipe's own: 12 px patches, L1, lr 2e-3) -> 16 px, L2, 1e-3 -> 16 px, L2, 5e-4."""
+
+
+@pytest.fixture(scope="module")
+def progressive_reference(tmp_path_factory, images) -> Path:
+    tmp_path = tmp_path_factory.mktemp("progressive-reference")
+    out = tmp_path / "uninterrupted"
+    done = run_train(training_recipe(tmp_path, images, out, extra_stages=PROGRESSIVE))
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def _wait_for(path: Path, process: subprocess.Popen) -> None:
+    deadline = time.time() + 200
+    while not path.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize(("signum", "stage"), [(signal.SIGKILL, 1), (signal.SIGINT, 2)], ids=["SIGKILL-stage1", "SIGINT-stage2"])
+def test_progressive_stages_resume_bit_identically_inside_a_later_stage(tmp_path, images, progressive_reference,
+                                                                         signum, stage):
+    """Each stage continues from the previous one's weights; a run stopped in a later stage resumes there."""
+    out = tmp_path / "stopped"
+    recipe = training_recipe(tmp_path, images, out, extra_stages=PROGRESSIVE)
+    process = subprocess.Popen(train_command(recipe), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env=training_env(), cwd=REPO_ROOT)
+    _wait_for(out / "checkpoints" / f"stage{stage}_iter{random.Random().randint(2, 8):08d}.pt", process)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert not (out / "models" / "final.safetensors").exists(), "the run finished before it was stopped"
+    latest = load_training_state(sorted((out / "checkpoints").glob("*.pt"))[-1])
+    assert latest["stage"] == stage, stderr
+
+    resumed = run_train(recipe, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming from {out / 'checkpoints'}/stage{stage}_iter" in resumed.stderr
+    reference = _weights(progressive_reference / "models" / "final.safetensors")
+    _assert_same_weights(_weights(out / "models" / "final.safetensors"), reference, f"stage {stage}")
+    assert _losses(out) == _losses(progressive_reference)
+
+
+def test_progressive_stages_change_the_loss_and_the_learning_rate(progressive_reference):
+    with open(progressive_reference / "log.csv", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    first = {stage: next(r for r in rows if r["stage"] == stage) for stage in ("0", "1", "2")}
+    assert first["0"]["l1"] and not first["0"]["l2"] and first["1"]["l2"] and not first["1"]["l1"]
+    assert [float(first[stage]["lr"]) for stage in ("0", "1", "2")] == [2e-3, 1e-3, 5e-4]
+    assert {r["stage"] for r in rows} == {"0", "1", "2"}
+
+
 # --- DDP and stages --------------------------------------------------------------------
 
 
@@ -208,6 +279,82 @@ def test_train_then_reparameterize_writes_a_deploy_model(tmp_path, images):
     assert "Set" in (out / "log.csv").read_text() or "psnr" in (out / "log.csv").read_text()
 
 
+# --- a stage that changes the architecture is replayed on resume ---------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GrowStageConfig(StageConfig):
+    kind: ClassVar[str] = "grow"
+
+
+class GrowStage(StageKind):
+    """Adds a block (what a prune stage does the other way round): the new shape is a weights-free record."""
+
+    config = GrowStageConfig
+    replays: ClassVar[list] = []
+
+    @staticmethod
+    def _build(network, blocks: int):
+        from distillsr.models.zoo import get_entry
+
+        return get_entry("imdn").build(2, channels=16, num_blocks=blocks).to(next(network.parameters()).device)
+
+    def run(self, context, index, config, network, resume):
+        from distillsr.training.stages.init_weights import load_fitting
+
+        grown = self._build(network, 2)
+        load_fitting(grown, network.state_dict())
+        return StageResult(grown, record={"num_blocks": 2}, model_kwargs={"num_blocks": 2})
+
+    def replay(self, network, config, record=None):
+        self.replays.append(record)
+        return self._build(network, record["num_blocks"])
+
+
+def test_a_resumed_run_replays_the_architecture_a_finished_stage_changed(tmp_path, images, monkeypatch):
+    import distillsr.training.trainer as trainer
+    from distillsr.models.zoo import load_model
+    from distillsr.training.recipe import load_recipe
+
+    real = trainer.stage_kind
+    monkeypatch.setattr(trainer, "stage_kind", lambda kind: GrowStage() if kind == "grow" else real(kind))
+    base = load_recipe(training_recipe(tmp_path, images, tmp_path / "grown", iterations=3, ema="null"))
+    recipe = dataclasses.replace(base, stages=(base.stages[0], GrowStageConfig(), base.stages[0]))
+    reference = trainer.TrainingSession(recipe, device="cpu", progress=False).run()
+    state = tmp_path / "grown" / "checkpoints" / "stage2_iter00000001.pt"
+    assert load_training_state(state)["finished"] == {"1": {"record": {"num_blocks": 2}, "model_kwargs": {"num_blocks": 2}}}
+
+    again = dataclasses.replace(recipe, output_dir=str(tmp_path / "resumed"))
+    resumed = trainer.TrainingSession(again, device="cpu", progress=False, resume=str(state)).run()
+    assert GrowStage.replays == [{"num_blocks": 2}]
+    assert resumed.iterations == 2 and reference.iterations == 6
+    _assert_same_weights(_weights(resumed.final_model), _weights(reference.final_model), "stage 2")
+    info, _ = read_checkpoint(resumed.final_model)
+    assert info.kwargs["num_blocks"] == 2, "later model files describe the grown network"
+    assert load_model(None, None, str(resumed.final_model)).network.state_dict().keys() == _weights(resumed.final_model).keys()
+
+
+# --- what the run tells: validation lines on the console, kept in train.log ---------------------
+
+STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")
+
+
+def test_each_validation_check_is_a_console_line_and_train_log_keeps_every_line(tmp_path, images):
+    out = tmp_path / "feedback"
+    recipe = training_recipe(tmp_path, images, out, iterations=4, ema="null", val_every=2)
+    first = run_train(recipe)
+    assert first.returncode == 0, first.stderr
+    checks = [line for line in first.stderr.splitlines() if line.startswith("[stage0-train ")]
+    assert [c.split("]")[0] for c in checks] == ["[stage0-train 2/4", "[stage0-train 4/4"]
+    assert all(re.fullmatch(r"\[stage0-train \d/4\] \S+ PSNR \d+\.\d\d dB SSIM 0\.\d{4} \(classic\)", c) for c in checks)
+    again = run_train(recipe, "--resume")  # the finished run's last state: nothing left, but it speaks
+    assert again.returncode == 0, again.stderr
+    kept = (out / "train.log").read_text().splitlines()
+    assert all(STAMP.match(line) for line in kept)
+    assert [STAMP.sub("", line) for line in kept] == first.stderr.splitlines() + again.stderr.splitlines()
+    assert "resuming from" in again.stderr
+
+
 # --- paths are checked before anything is created ------------------------------------------
 
 
@@ -262,5 +409,5 @@ def test_validation_makes_lr_with_the_training_degradation(tmp_path, images, mon
 
     session = TrainingSession(recipe, device="cpu", progress=False)
     monkeypatch.setattr(benchmark, "BenchmarkSet", recording)
-    assert session._validator() is not None
+    assert session.context.validator("stage0-train", 5) is not None
     assert [d.name for d in made] == [degradation]

@@ -2,7 +2,9 @@
 
 Ctrl-C or SIGTERM saves a training state of the iteration in progress and exits 130 (SIGINT) or
 143 (SIGTERM) with one line saying where the state is and how to resume it
-(:mod:`distillsr.training.interrupt`).
+(:mod:`distillsr.training.interrupt`). Every console line of the run (the header, each validation
+check, warnings, the stop or the summary) is also appended to ``train.log`` in the experiment
+folder, so a resumed run continues the same record.
 """
 
 from __future__ import annotations
@@ -46,8 +48,10 @@ def stopped_message(stopped, session, args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from distillsr.errors import DistillsrError
+    from distillsr.training.interrupt import StopSignals
+    from distillsr.training.logs import text_log
     from distillsr.training.recipe import format_recipe, load_recipe
-    from distillsr.training.interrupt import StopSignals, TrainingStopped
     from distillsr.training.trainer import TrainingSession
 
     overrides = list(args.set or [])
@@ -63,6 +67,19 @@ def run(args: argparse.Namespace) -> int:
         recipe, device=args.device, resume=args.resume, progress=not args.quiet, recipe_text=text, stop=stop
     )
     stop.announce = session.info.is_main
+    with text_log(session.output_dir / "train.log", enabled=session.info.is_main) as kept:
+        try:
+            return _train(session, stop, args)
+        except DistillsrError as error:  # cli.py prints it once this block is left: keep it in train.log too
+            if kept is not None:
+                kept.record_line(f"distillsr: error: {error}")
+            raise
+
+
+def _train(session, stop, args: argparse.Namespace) -> int:
+    from distillsr.training.interrupt import TrainingStopped
+
+    recipe = session.recipe
     if session.info.is_main:
         where = f", resuming from {session.resume_path}" if session.resume_path else ""
         log.info(

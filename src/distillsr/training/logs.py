@@ -1,9 +1,22 @@
-"""Training logs: a CSV file always, TensorBoard when it is installed, only on the main process."""
+"""Training logs: a CSV file always, TensorBoard when it is installed, only on the main process;
+and ``train.log``, the console's lines kept in the experiment folder.
+
+``log.csv`` is for plotting (one row per logged iteration, one column per metric); ``train.log`` is
+for reading afterwards what the run said: its header, every validation check, warnings, the stop
+or the summary, with the time of each line. A resumed run appends to both.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import logging
+import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+from distillsr.console import ConsoleFormatter, get_logger
+from distillsr.writable import describe_os_error
 
 
 class TrainingLog:
@@ -62,3 +75,65 @@ class TrainingLog:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+def loss_line(metrics: Mapping[str, float]) -> str:
+    """``loss 0.0123 (l1 0.0123, l2 0.0004), lr 2.00e-04``: a log row's training values in one line."""
+    parts = [f"loss {metrics['loss']:.4g}"]
+    terms = [f"{key} {value:.4g}" for key, value in metrics.items() if key not in ("loss", "lr", "seconds")]
+    if terms:
+        parts[0] += f" ({', '.join(terms)})"
+    if "lr" in metrics:
+        parts.append(f"lr {metrics['lr']:.2e}")
+    return ", ".join(parts)
+
+
+class TextLogHandler(logging.Handler):
+    """Appends each console line, with its time, to a text file.
+
+    The file is opened for each line and the line written with one ``write`` in append mode: an
+    interrupted run leaves whole lines behind, a resumed one continues the same file, and the
+    folder may be created after the handler (it is made on the first line). A file that cannot be
+    written (full disk, permissions) is said once on the console; the training goes on without it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.failed = False
+        self.setFormatter(ConsoleFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.record_line(self.format(record), record.created)
+
+    def record_line(self, line: str, created: float | None = None) -> None:
+        """Append ``line`` as it is (for a line the console shows outside the logger's reach)."""
+        if self.failed:
+            return
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created))
+        text = "".join(f"{stamp} {part}\n" for part in line.splitlines() or [""])
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as stream:
+                stream.write(text)
+        except OSError as error:  # a full disk must not take the training down with it
+            self.failed = True  # before logging: this handler receives the warning too
+            get_logger(__name__).warning(f"{describe_os_error(error, 'cannot write')}; {self.path.name} stops here")
+
+
+@contextlib.contextmanager
+def text_log(path: Path, *, enabled: bool = True) -> Iterator[TextLogHandler | None]:
+    """While entered, the ``distillsr`` logger's lines also go to ``path`` (what the console shows).
+
+    ``enabled``: False on the ranks of a distributed run other than the main one, which write nothing.
+    """
+    if not enabled:
+        yield None
+        return
+    handler = TextLogHandler(path)
+    logger = get_logger()
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)

@@ -83,7 +83,17 @@ def _to_device(batch: dict, device: torch.device, channels_last: bool) -> dict:
     return moved
 
 
-class ScaledInput(nn.Module):
+class NetworkWrapper(nn.Module):
+    """A module the loop trains through whose ``network`` is the model being trained.
+
+    Checkpoints, EMA and validation see only ``network`` (:func:`_unwrap` peels the wrappers), so
+    model files load into the bare zoo model whatever a stage wrapped it in.
+    """
+
+    network: nn.Module
+
+
+class ScaledInput(NetworkWrapper):
     """Trains a network on its own value range (E-RFDN and EDSR use 0-255) from [0, 1] batches.
 
     The loop, the losses and validation all see [0, 1] images, as everywhere in distillsr; the
@@ -99,10 +109,35 @@ class ScaledInput(nn.Module):
         return self.network(x * self.value_range) / self.value_range
 
 
+class WithOwnedModules(NetworkWrapper):
+    """The network and the modules a stage trains beside it (a distillation's adapters), as one module.
+
+    One module, so that the optimizer, gradient clipping and DistributedDataParallel (which must
+    see every trained parameter used in its forward) cover both. ``forward(network, owned, x)``
+    computes a step's outputs from both inside this module's forward; the default runs the network.
+    """
+
+    def __init__(
+        self,
+        network: nn.Module,
+        owned: dict[str, nn.Module],
+        forward: Callable[[nn.Module, nn.ModuleDict, torch.Tensor], object] | None = None,
+    ) -> None:
+        super().__init__()
+        self.network = network
+        self.owned = nn.ModuleDict(owned)
+        self._compute = forward
+
+    def forward(self, x: torch.Tensor):
+        if self._compute is None:
+            return self.network(x)
+        return self._compute(self.network, self.owned, x)
+
+
 def _unwrap(model: nn.Module) -> nn.Module:
-    """The bare network inside DistributedDataParallel and :class:`ScaledInput` wrappers."""
+    """The bare network inside DistributedDataParallel and :class:`NetworkWrapper` wrappers."""
     while True:
-        if isinstance(model, ScaledInput):
+        if isinstance(model, NetworkWrapper):
             model = model.network
         elif isinstance(getattr(model, "module", None), nn.Module):
             model = model.module

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ from distillsr.errors import DistillsrError
 
 STATE_FORMAT = "distillsr-training-state"
 STATE_VERSION = 1
+STATE_NAME = re.compile(r"stage(\d+)_iter(\d+)\.pt$")
+"""How training states are named in an experiment's ``checkpoints/`` folder: ``stage<k>_iter<n>.pt``."""
 
 
 def capture_rng() -> dict:
@@ -66,3 +69,14 @@ def load_training_state(path: str | Path) -> dict:
     if state.get("version", 0) > STATE_VERSION:
         raise DistillsrError(f"{path}: written by a newer distillsr; upgrade to resume it")
     return state
+
+
+def find_states(folder: str | Path) -> list[tuple[int, int, Path]]:
+    """``(stage, iteration, path)`` of the training states in ``folder``, oldest first (none if it is absent)."""
+    folder = Path(folder)
+    found = []
+    for path in folder.glob("stage*_iter*.pt") if folder.is_dir() else ():
+        match = STATE_NAME.search(path.name)
+        if match:
+            found.append((int(match.group(1)), int(match.group(2)), path))
+    return sorted(found)

@@ -26,3 +26,31 @@ def test_stage_label_and_inner_schedule_checks():
         TrainStageConfig(iterations=10, scheduler=SchedulerConfig(warmup_iterations=10))
     with pytest.raises(ConfigError, match="ema_decay"):
         TrainStageConfig(iterations=10, ema_decay=1.0)
+
+
+def test_init_must_name_an_existing_file_and_strict_needs_init(minimal, parse, error_of, tmp_path):
+    weights = tmp_path / "start.safetensors"
+    weights.write_bytes(b"")
+    recipe = parse(minimal, [f"stages.0.init={weights}", "stages.0.strict=false"])
+    assert recipe.stages[0].init == str(weights) and recipe.stages[0].strict is False
+    assert parse(minimal).stages[0].init is None and parse(minimal).stages[0].strict is True
+    message = error_of(minimal, [f"stages.0.init={tmp_path / 'gone.pth'}"])
+    assert "stages.0.init" in message and f"no weights file at {tmp_path / 'gone.pth'}" in message
+    assert "stages.0.strict: applies only with init" in error_of(minimal, ["stages.0.strict=false"])
+    basicsr = parse(minimal.replace("    iterations: 1000", f"    iterations: 1000\n    pretrain_network_g: {weights}"))
+    assert basicsr.stages[0].init == str(weights)
+
+
+def test_each_stage_kind_checks_itself_against_the_recipe(minimal, parse):
+    """RecipeConfig asks every stage; a new kind brings its own cross-checks without editing the run's class."""
+    from distillsr.training.recipe import RecipeConfig
+
+    seen = []
+
+    class Recording(TrainStageConfig):
+        def check_in_recipe(self, recipe, index):
+            seen.append((index, recipe.model.name))
+
+    base = parse(minimal)
+    RecipeConfig(model=base.model, data=base.data, stages=(Recording(iterations=1), Recording(iterations=2)))
+    assert seen == [(0, "rfdn"), (1, "rfdn")]

@@ -1,7 +1,8 @@
 """The whole run: :class:`RecipeConfig` (model, data, stages) and its run-level settings.
 
-:class:`RecipeConfig` also holds the rules that join parts: a stage's patch must fit the model, and
-only a model with train-time blocks can be folded, once.
+:class:`RecipeConfig` also runs the rules that join parts, each stage's own
+(:meth:`~distillsr.training.recipe.stages.StageConfig.check_in_recipe`): a stage's patch must fit
+the model, only a model with train-time blocks can be folded, once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from distillsr.config.schema import doc
 from distillsr.training.recipe.checks import positive, require
 from distillsr.training.recipe.data import DataConfig
 from distillsr.training.recipe.model import ModelConfig
-from distillsr.training.recipe.stages import ReparameterizeStageConfig, StageConfig, TrainStageConfig
+from distillsr.training.recipe.stages import StageConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,26 +99,9 @@ class RecipeConfig:
         self._check_stages()
 
     def _check_stages(self) -> None:
-        """Rules that join stages to the model and data: patch sizes, what can be folded."""
-        entry = self.model.zoo_entry()
-        folded_at: int | None = None
+        """Rules that join stages to the model, the data and each other: each stage kind knows its own."""
         for index, stage in enumerate(self.stages):
-            if isinstance(stage, TrainStageConfig):
-                patch = stage.lr_patch_size or self.data.train.lr_patch_size
-                where = f"stages.{index}.lr_patch_size" if stage.lr_patch_size else "data.train.lr_patch_size"
-                require(
-                    patch >= entry.min_size,
-                    where,
-                    f"model {entry.name} needs inputs of at least {entry.min_size} px, got a {patch} px patch",
-                )
-            if isinstance(stage, ReparameterizeStageConfig):
-                require(
-                    entry.form == "train",
-                    f"stages.{index}",
-                    f"model {entry.name} has no train-time blocks to fold (its zoo form is {entry.form!r})",
-                )
-                require(folded_at is None, f"stages.{index}", f"the model was already folded by stage {folded_at}")
-                folded_at = index
+            stage.check_in_recipe(self, index)
 
     @property
     def experiment_dir(self) -> Path:

@@ -1,20 +1,27 @@
-"""Stages: what a run does, in order. A tagged union on ``kind`` (the table is :data:`~.unions.STAGE_KINDS`).
+"""Stages: what a run does, in order. A tagged union on ``kind``.
 
-A compression technique adds a stage kind by writing one :class:`StageConfig` subclass here (or in
-its own module) and one row in the table; the reader needs no change.
+The kinds are listed once, in :data:`distillsr.training.stages.table.STAGES` (each row: this
+config class and the stage class that runs it); :data:`~.unions.STAGE_KINDS` is derived from it.
+A compression technique adds a stage kind by writing one :class:`StageConfig` subclass (here or in
+its own module), one :class:`~distillsr.training.stages.base.StageKind`, and one row in that table;
+the reader needs no change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from distillsr.config.schema import doc
 from distillsr.training.recipe.checks import positive, require
 from distillsr.training.recipe.losses import LossConfig, PixelLossConfig
 from distillsr.training.recipe.optim import OptimizerConfig, SchedulerConfig
+
+if TYPE_CHECKING:
+    from distillsr.training.recipe.run import RecipeConfig
 
 Amp = Literal["none", "bf16", "fp16"]
 
@@ -33,6 +40,14 @@ class StageConfig:
     def label(self, index: int) -> str:
         """How logs refer to this stage."""
         return self.name or f"stage{index}-{self.kind}"
+
+    def check_in_recipe(self, recipe: RecipeConfig, index: int) -> None:
+        """Rules that join this stage to the rest of the recipe (the model, the data, earlier stages).
+
+        Called by :class:`~distillsr.training.recipe.run.RecipeConfig` once every part is built,
+        so a stage kind keeps its cross-checks with its options instead of in the run's class.
+        Raise :class:`ConfigError` with a path from the recipe's root (``stages.<index>.<key>``).
+        """
 
 
 def _default_losses() -> tuple[LossConfig, ...]:
@@ -67,6 +82,21 @@ class TrainStageConfig(StageConfig):
         default=None, metadata=doc("this stage's LR patch side; null: data.train.lr_patch_size")
     )
     batch_size: int | None = field(default=None, metadata=doc("this stage's total batch; null: data.train.batch_size"))
+    init: str | None = field(
+        default=None,
+        metadata=doc(
+            "start this stage from these weights: a distillsr checkpoint or an official .pth (not re-applied when "
+            "resuming inside the stage); null: continue from the previous stage (or fresh weights)",
+            aliases=("pretrain_network_g",),
+        ),
+    )
+    strict: bool = field(
+        default=True,
+        metadata=doc(
+            "init: every tensor must fit the model; false loads those that fit and logs what was skipped",
+            aliases=("strict_load_g",),
+        ),
+    )
 
     def __post_init__(self) -> None:
         positive(self.iterations, "iterations")
@@ -88,6 +118,20 @@ class TrainStageConfig(StageConfig):
         )
         positive(self.lr_patch_size, "lr_patch_size")
         positive(self.batch_size, "batch_size")
+        if self.init is not None:  # relative paths are from the working directory, like the data folders
+            require(Path(self.init).is_file(), "init", f"no weights file at {self.init}")
+        require(self.strict or self.init is not None, "strict", "applies only with init")
+
+    def check_in_recipe(self, recipe: RecipeConfig, index: int) -> None:
+        """The stage's patches must be large enough for the model."""
+        entry = recipe.model.zoo_entry()
+        patch = self.lr_patch_size or recipe.data.train.lr_patch_size
+        where = f"stages.{index}.lr_patch_size" if self.lr_patch_size else "data.train.lr_patch_size"
+        require(
+            patch >= entry.min_size,
+            where,
+            f"model {entry.name} needs inputs of at least {entry.min_size} px, got a {patch} px patch",
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,3 +142,14 @@ class ReparameterizeStageConfig(StageConfig):
     tag_aliases: ClassVar[Mapping[str, str]] = MappingProxyType(
         {"reparameterise": "reparameterize", "fold": "reparameterize"}
     )
+
+    def check_in_recipe(self, recipe: RecipeConfig, index: int) -> None:
+        """Only a model with train-time blocks can be folded, and only once."""
+        entry = recipe.model.zoo_entry()
+        require(
+            entry.form == "train",
+            f"stages.{index}",
+            f"model {entry.name} has no train-time blocks to fold (its zoo form is {entry.form!r})",
+        )
+        earlier = [i for i, stage in enumerate(recipe.stages[:index]) if isinstance(stage, ReparameterizeStageConfig)]
+        require(not earlier, f"stages.{index}", f"the model was already folded by stage {earlier[0] if earlier else 0}")

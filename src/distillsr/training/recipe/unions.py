@@ -1,7 +1,9 @@
 """The tagged unions of a recipe: explicit tables, one row per kind.
 
 The tables name their classes, so they live apart from them: the stage and loss modules never
-import this one, and a new kind is a class in its own module plus one row here.
+import this one. A new loss is a class in its own module plus one row here; a new stage kind is a
+row of :data:`distillsr.training.stages.table.STAGES` (which also names the class that runs it),
+from which :data:`STAGE_KINDS` is derived.
 """
 
 from __future__ import annotations
@@ -12,12 +14,11 @@ from typing import Any
 
 from distillsr.config.schema import TaggedUnion
 from distillsr.training.recipe.losses import LossConfig, PixelLossConfig
-from distillsr.training.recipe.stages import ReparameterizeStageConfig, StageConfig, TrainStageConfig
+from distillsr.training.recipe.stages import StageConfig
+from distillsr.training.stages.table import STAGES
 
-STAGE_KINDS: Mapping[str, type[StageConfig]] = MappingProxyType(
-    {cls.kind: cls for cls in (TrainStageConfig, ReparameterizeStageConfig)}
-)
-"""Stage kind -> its options. A new stage kind is a :class:`StageConfig` subclass and a row here."""
+STAGE_KINDS: Mapping[str, type[StageConfig]] = MappingProxyType({kind: row.config for kind, row in STAGES.items()})
+"""Stage kind -> its options, derived from the one table of kinds (:data:`~distillsr.training.stages.table.STAGES`)."""
 
 LOSS_TYPES: Mapping[str, type[LossConfig]] = MappingProxyType(
     {"l1": PixelLossConfig, "l2": PixelLossConfig, "charbonnier": PixelLossConfig}

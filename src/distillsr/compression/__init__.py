@@ -1,0 +1,1 @@
+"""Making models smaller: teacher distillation (:mod:`.distill`) and structured pruning."""

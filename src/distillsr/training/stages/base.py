@@ -1,0 +1,105 @@
+"""What every stage kind implements: run once, replay on resume, own extra trainable modules.
+
+A :class:`StageKind` is stateless: the session makes one per stage when the run reaches it and
+passes everything in (the :class:`~distillsr.training.stages.context.StageContext`, the stage's
+index and options, the network as the previous stage left it, the training state to resume from).
+Its result is a :class:`StageResult`. Torch-free at import (annotations only), like the table.
+
+Two things a stage may need beyond training the network, both designed for compression stages:
+
+* **Modules of its own** (a distillation stage's 1x1 adapters): :meth:`StageKind.owned_modules`
+  builds them; a training stage optimises them with the network, keeps them inside the module that
+  DistributedDataParallel wraps, and saves and restores them in its training states under
+  ``state["owned"][name]`` (:meth:`StageKind.owned_state`, :meth:`StageKind.restore_owned`).
+  They are not part of the network and never reach a model file.
+* **A change of architecture** (folding, pruning): a resumed run rebuilds the network from the
+  recipe, then asks every finished stage to :meth:`StageKind.replay` its change, so the weights
+  in the training state fit. A change that depends on the weights (pruned widths) cannot be
+  recomputed from the options alone: the stage returns it as :attr:`StageResult.record` (plain
+  data), every later training state carries it, and ``replay`` gets it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from distillsr.errors import DistillsrError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from distillsr.training.recipe.stages import StageConfig
+    from distillsr.training.stages.context import StageContext
+
+
+@dataclass
+class StageResult:
+    """What a finished stage hands on.
+
+    ``network``: the model for the next stage (the same object, trained, or a new one: folded,
+    pruned). ``metrics``: its last logged values (the run's summary shows them). ``iterations``:
+    optimizer steps taken in *this* process's run of the stage (fewer after a resume).
+    ``record``: plain data (dicts, lists, numbers, strings) that :meth:`StageKind.replay` needs to
+    rebuild the change of architecture on resume; None when the options suffice.
+    ``model_kwargs``: hyperparameters that describe the changed network in every later model file
+    (e.g. pruned widths), merged over the recipe's; None when the description does not change.
+    """
+
+    network: nn.Module
+    metrics: dict[str, float] = field(default_factory=dict)
+    iterations: int = 0
+    record: dict[str, Any] | None = None
+    model_kwargs: dict[str, Any] | None = None
+
+
+class StageKind:
+    """Base of a stage kind. Subclasses set :attr:`config` and implement :meth:`run`."""
+
+    config: ClassVar[type[StageConfig]]
+    """The options class of this kind (a row of the table pairs the two)."""
+
+    def run(
+        self, context: StageContext, index: int, config: StageConfig, network: nn.Module, resume: dict | None
+    ) -> StageResult:
+        """Do the stage's work on ``network`` (on ``context.device``) and return the network for the next.
+
+        ``resume``: the training state this stage saved before the run stopped (its keys: those of
+        :func:`distillsr.training.loop.run_loop`'s states, ``stage``, ``best_psnr``, and whatever
+        this stage added), or None for a fresh start. A stage that cannot be interrupted mid-way
+        (a fold) never saves one and always gets None.
+        """
+        raise NotImplementedError
+
+    def replay(self, network: nn.Module, config: StageConfig, record: Mapping[str, Any] | None = None) -> nn.Module:
+        """Re-apply this finished stage's change of architecture (not its training) on resume.
+
+        The default changes nothing, which is right for a stage that only trains. ``record`` is
+        what :meth:`run` returned as :attr:`StageResult.record` (None if it returned none).
+        """
+        return network
+
+    def owned_modules(self, context: StageContext, config: StageConfig, network: nn.Module) -> dict[str, nn.Module]:
+        """Trainable modules this stage adds beside the network, by name (e.g. ``{"adapters": ...}``).
+
+        Built fresh at the start of the stage (seeded by the run), on ``context.device``; the
+        default is none. They live only as long as the stage.
+        """
+        return {}
+
+    def owned_state(self, owned: Mapping[str, nn.Module]) -> dict[str, dict]:
+        """Their weights for a training state (``state["owned"]``)."""
+        return {name: module.state_dict() for name, module in owned.items()}
+
+    def restore_owned(self, owned: Mapping[str, nn.Module], resume: Mapping[str, Any]) -> None:
+        """Load their weights back from a training state written by this stage."""
+        saved = resume.get("owned") or {}
+        missing = sorted(set(owned) - set(saved))
+        if missing:
+            raise DistillsrError(
+                f"the training state has no weights for this stage's {', '.join(missing)}; "
+                "it was written by another version of the recipe"
+            )
+        for name, module in owned.items():
+            module.load_state_dict(saved[name], strict=True)
