@@ -91,6 +91,7 @@ class TeacherLossConfig(LossConfig):
     """Output distillation: the student's SR against the teacher's ("enhanced HR"); add a pixel term to mix in HR."""
 
     type: ClassVar[str] = "teacher"
+    needs_teacher: ClassVar[bool] = True
     tag_aliases: ClassVar[Mapping[str, str]] = MappingProxyType({"output": "teacher", "enhanced_hr": "teacher"})
 
     loss: Distance = field(default="l1", metadata=doc("distance to the teacher's SR: l1 or l2"))
@@ -101,6 +102,7 @@ class FeatureLossConfig(LossConfig):
     """Feature distillation over the stage's ``anchors``: per pair weight x distance, summed."""
 
     type: ClassVar[str] = "features"
+    needs_teacher: ClassVar[bool] = True
     tag_aliases: ClassVar[Mapping[str, str]] = MappingProxyType({"feature": "features"})
 
 
@@ -122,6 +124,7 @@ class DistillStageConfig(TrainStageConfig):
     """Training against a frozen teacher: its output as target and/or its features at anchors."""
 
     kind: ClassVar[str] = "distill"
+    has_teacher: ClassVar[bool] = True
     tag_aliases: ClassVar[Mapping[str, str]] = MappingProxyType({"distillation": "distill"})
 
     losses: tuple[LossConfig, ...] = field(

@@ -16,6 +16,7 @@ class LossConfig:
     """Base of a loss term. Its ``type`` picks the subclass from :data:`LOSS_TYPES`."""
 
     tag_aliases: ClassVar[Mapping[str, str]] = MappingProxyType({})  # other spellings of a type -> ours
+    needs_teacher: ClassVar[bool] = False  # only a stage with a teacher (kind: distill) can compute it
 
     weight: float = field(default=1.0, metadata=doc("factor of this term in the total loss", aliases=("loss_weight",)))
 

@@ -59,6 +59,7 @@ class TrainStageConfig(StageConfig):
     """Supervised training on (LR, HR) patches. Compression stages extend it with their own options."""
 
     kind: ClassVar[str] = "train"
+    has_teacher: ClassVar[bool] = False  # whether the stage can compute teacher-based loss terms
 
     iterations: int = field(metadata=doc("optimizer steps in this stage", aliases=("total_iter",)))
     losses: tuple[LossConfig, ...] = field(
@@ -101,6 +102,12 @@ class TrainStageConfig(StageConfig):
     def __post_init__(self) -> None:
         positive(self.iterations, "iterations")
         require(len(self.losses) > 0, "losses", "needs at least one loss term")
+        needing = [str(getattr(term, "type", type(term).__name__)) for term in self.losses if term.needs_teacher]
+        require(
+            self.has_teacher or not needing,
+            "losses",
+            f"a {self.kind!r} stage has no teacher for the {', '.join(needing)} term(s); use kind: distill with a teacher",
+        )
         schedule = self.scheduler
         require(
             all(m < self.iterations for m in schedule.milestones),

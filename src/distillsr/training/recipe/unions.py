@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from distillsr.config.schema import TaggedUnion
+from distillsr.training.recipe.distill import DISTILL_LOSS_TYPES
 from distillsr.training.recipe.losses import LossConfig, PixelLossConfig
 from distillsr.training.recipe.stages import StageConfig
 from distillsr.training.stages.table import STAGES
@@ -21,7 +22,7 @@ STAGE_KINDS: Mapping[str, type[StageConfig]] = MappingProxyType({kind: row.confi
 """Stage kind -> its options, derived from the one table of kinds (:data:`~distillsr.training.stages.table.STAGES`)."""
 
 LOSS_TYPES: Mapping[str, type[LossConfig]] = MappingProxyType(
-    {"l1": PixelLossConfig, "l2": PixelLossConfig, "charbonnier": PixelLossConfig}
+    {"l1": PixelLossConfig, "l2": PixelLossConfig, "charbonnier": PixelLossConfig, **DISTILL_LOSS_TYPES}
 )
 """Loss type -> its options. A new loss term is a :class:`LossConfig` subclass and a row here."""
 

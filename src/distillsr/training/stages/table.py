@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from distillsr.errors import DistillsrError
+from distillsr.training.recipe.distill import DistillStageConfig
 from distillsr.training.recipe.stages import (
     ReparameterizeStageConfig,
     StageConfig,
@@ -47,6 +48,7 @@ def _table(*rows: StageRow) -> Mapping[str, StageRow]:
 STAGES: Mapping[str, StageRow] = _table(
     StageRow(TrainStageConfig, "distillsr.training.stages.train:TrainStage"),
     StageRow(ReparameterizeStageConfig, "distillsr.training.stages.reparameterize:ReparameterizeStage"),
+    StageRow(DistillStageConfig, "distillsr.compression.distill.stage:DistillStage"),
 )
 """Stage kind -> its row. The first row's kind is the default of a stage without ``kind``."""
 
