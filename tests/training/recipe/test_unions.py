@@ -21,7 +21,9 @@ def test_tables_name_their_classes():
     for kind, cls in STAGE_KINDS.items():
         assert issubclass(cls, StageConfig) and cls.kind == kind
     for loss_type, cls in LOSS_TYPES.items():
-        assert issubclass(cls, LossConfig) and loss_type in cls.__dataclass_fields__["type"].type
+        field = cls.__dataclass_fields__.get("type")
+        names = field.type if field is not None else cls.type  # a Literal of types, or one fixed type
+        assert issubclass(cls, LossConfig) and loss_type in names
     assert {u.base for u in TAGGED_UNIONS} == {StageConfig, LossConfig}
     stage = tagged_union(StageConfig)
     assert stage is not None and stage.default == "train" and stage.lookup("fold") == "reparameterize"
