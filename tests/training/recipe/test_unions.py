@@ -21,8 +21,10 @@ def test_tables_name_their_classes():
     for kind, cls in STAGE_KINDS.items():
         assert issubclass(cls, StageConfig) and cls.kind == kind
     for loss_type, cls in LOSS_TYPES.items():
-        field = cls.__dataclass_fields__.get("type")
-        names = field.type if field is not None else cls.type  # a Literal of types, or one fixed type
+        import dataclasses
+
+        field = next((f for f in dataclasses.fields(cls) if f.name == "type"), None)
+        names = field.type if field is not None else cls.type  # a Literal of types, or one fixed class-level type
         assert issubclass(cls, LossConfig) and loss_type in names
     assert {u.base for u in TAGGED_UNIONS} == {StageConfig, LossConfig}
     stage = tagged_union(StageConfig)
