@@ -20,6 +20,7 @@ from distillsr.commands import (
     evaluate,
     export,
     profile,
+    prune,
     train,
     upscale,
     zoo,
@@ -31,7 +32,7 @@ from distillsr.version import package_version
 EXIT_USER_ERROR = 1
 EXIT_INTERRUPTED = 130
 
-COMMANDS = (evaluate, profile, zoo, convert, data, upscale, export, train)
+COMMANDS = (evaluate, profile, zoo, convert, data, upscale, export, train, prune)
 
 
 class _VersionAction(argparse.Action):

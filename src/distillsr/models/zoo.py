@@ -21,6 +21,10 @@ from distillsr.models import published
 from distillsr.models.published import PublishedScore
 from distillsr.models.sr_model import SRModel
 
+# The hyperparameter under which a structurally pruned model keeps its per-layer widths
+# ({layer path: [out, in]} for convs and linears, [features] for BatchNorms; only layers that differ).
+PRUNED_WIDTHS = "pruned_widths"
+
 
 @dataclass(frozen=True)
 class OfficialWeights:
@@ -55,12 +59,22 @@ class ZooEntry:
         return self.scales is None or scale in self.scales
 
     def build(self, scale: int, **overrides) -> nn.Module:
-        """The bare network at ``scale`` (hyperparameters: defaults, then ``overrides``)."""
+        """The bare network at ``scale`` (hyperparameters: defaults, then ``overrides``).
+
+        ``pruned_widths`` (:data:`PRUNED_WIDTHS`) is not a constructor argument: it narrows the
+        built network's layers to a pruned checkpoint's widths, so the state dict loads strictly.
+        """
         kwargs = {**self.defaults, **overrides}
+        widths = kwargs.pop(PRUNED_WIDTHS, None)
         try:
-            return self.factory(scale=scale, **kwargs)
+            network = self.factory(scale=scale, **kwargs)
         except (TypeError, ValueError) as error:
             raise DistillsrError(f"hyperparameters do not fit model {self.name}: {error}") from None
+        if widths:
+            from distillsr.compression.pruning.surgery import apply_widths
+
+            apply_widths(network, widths, self.name)
+        return network
 
 
 # --- constructors, imported on use so that listing the zoo imports no model code ---------------

@@ -1,0 +1,127 @@
+"""``distillsr prune``: end to end on a tiny model, with fine-tuning (and a teacher), and its refusals."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from support.models import randomise
+from support.training import training_images
+
+from distillsr.checkpoints.format import (
+    CheckpointInfo,
+    read_checkpoint,
+    save_checkpoint,
+)
+from distillsr.cli import main
+from distillsr.efficiency import count_ops, count_parameters
+from distillsr.models.zoo import PRUNED_WIDTHS, build_model, load_model
+
+SMALL = {"channels": 32, "num_blocks": 2}  # wide enough for single channels to land within 2 %
+
+
+def _checkpoint(path, seed: int, **kwargs) -> None:
+    torch.manual_seed(seed)
+    model = build_model("rfdn", 2, **{**SMALL, **kwargs})
+    randomise(model.network, seed=seed, std=0.05)
+    info = CheckpointInfo(model="rfdn", scale=2, kwargs={**SMALL, **kwargs}, input_range=1.0, form="deploy")
+    save_checkpoint(path, model.network.state_dict(), info)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("prune")
+    (root / "images").mkdir()
+    images = training_images(root / "images")
+    _checkpoint(root / "student.safetensors", 0)
+    _checkpoint(root / "teacher.safetensors", 1, channels=16)
+    return root, images
+
+
+def test_prune_to_target_macs_with_finetuning_against_a_teacher(setup, tmp_path, capsys):
+    root, images = setup
+    source = root / "student.safetensors"
+    original = load_model(None, None, str(source))
+    target = count_ops(original.network).macs * 0.4 / 1e9
+    out = tmp_path / "pruned.safetensors"
+    code = main([
+        "prune", "-w", str(source), "--target-macs", f"{target:.6f}", "--step", "0.25",
+        "--finetune-iters", "3", "--data", str(images), "--batch-size", "4", "--patch-size", "12",
+        "--teacher", str(root / "teacher.safetensors"), "--val", str(images), "-o", str(out),
+    ])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    lines = printed.out.splitlines()
+    assert lines[0].split() == ["step", "removed", "params", "MACs", "(G)", "PSNR", "(dB)", "seconds"]
+    rows = [line.split() for line in lines[1:-1]]
+    assert [row[0] for row in rows] == [str(i) for i in range(len(rows))] and len(rows) >= 3  # 0.4 needs two steps
+    assert all(float(row[4]) > 0 for row in rows)  # PSNR on --val every step
+    assert lines[-1].startswith(f"kept step {len(rows) - 1}:") and str(out) in lines[-1]
+    assert "fine-tune after step 1: iteration 3/3" in printed.err
+    assert "against the outputs of rfdn x2" in printed.err
+
+    pruned = load_model(None, None, str(out))
+    macs = count_ops(pruned.network).macs / 1e9
+    assert target * 0.98 <= macs <= target
+    info, _ = read_checkpoint(out)
+    assert info.kwargs[PRUNED_WIDTHS] and info.form == "deploy"
+    assert info.provenance["pruning"]["finetune_iterations"] == 3 and info.provenance["pruned_from"] == str(source)
+    assert count_parameters(pruned.network).total == int(rows[-1][2].replace(",", ""))
+
+
+def test_prune_with_max_drop_keeps_a_model_within_the_drop(setup, tmp_path, capsys):
+    root, images = setup
+    out = tmp_path / "drop.safetensors"
+    assert main(["prune", "-w", str(root / "student.safetensors"), "--max-drop", "0.3", "--step", "0.3",
+                 "--val", str(images), "--criterion", "activation", "--patch-size", "12", "-o", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "ranking channels by their activations on 16 patches of" in printed.err
+    assert read_checkpoint(out)[0].provenance["pruning"]["criterion"] == "activation"
+    lines = printed.out.splitlines()
+    rows = [line.split() for line in lines[1:-1]]
+    kept = int(lines[-1].split()[2].rstrip(":"))
+    base = float(rows[0][4])
+    assert base - float(rows[kept][4]) <= 0.3
+    assert kept == len(rows) - 1 or base - float(rows[kept + 1][4]) > 0.3
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--target-params", "1000", "--finetune-iters", "5"], "--finetune-iters needs --data"),
+        (["--target-params", "1000", "--data", "x"], "give --finetune-iters N as well"),
+        (["--target-params", "1000", "--teacher", "e-rfdn"], "--teacher guides the fine-tuning"),
+        (["--max-drop", "0.1"], "--max-drop needs --val DIR"),
+        (["--target-params", "1000", "--criterion", "activation"], "--criterion activation measures channels on images"),
+    ],
+)
+def test_inconsistent_arguments_are_one_line_errors(setup, tmp_path, capsys, extra, message):
+    root, _ = setup
+    assert main(["prune", "-w", str(root / "student.safetensors"), *extra, "-o", str(tmp_path / "o.safetensors")]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_the_output_is_checked_before_any_work(setup, tmp_path, capsys):
+    root, _ = setup
+    source = str(root / "student.safetensors")
+    assert main(["prune", "-w", source, "--target-params", "1000", "-o", str(tmp_path / "x.pth")]) == 1
+    assert "must end in .safetensors" in capsys.readouterr().err
+    existing = tmp_path / "there.safetensors"
+    existing.write_bytes(b"keep")
+    assert main(["prune", "-w", source, "--target-params", "1000", "-o", str(existing)]) == 1
+    assert "--overwrite" in capsys.readouterr().err and existing.read_bytes() == b"keep"
+    assert main(["prune", "-w", source, "--target-params", "1000", "-o", source, "--overwrite"]) == 1
+    assert "refusing to overwrite the input file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # one target is required
+        main(["prune", "-w", source, "-o", str(tmp_path / "y.safetensors")])
+
+
+def test_help_imports_no_torch():
+    argv = [sys.executable, "-X", "importtime", "-m", "distillsr", "prune", "--help"]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0 and "--target-macs" in result.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "distillsr.commands.prune" in imported and "torch" not in imported
