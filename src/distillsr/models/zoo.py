@@ -367,7 +367,7 @@ def load_model(name: str | None, scale: int | None, weights: str | None) -> SRMo
         raise DistillsrError(f"{weights} holds the model {info.model} x{info.scale}, not {name}")
     if scale is not None and scale != info.scale:
         raise DistillsrError(f"{weights} is a x{info.scale} {info.model} model, but x{scale} was asked for")
-    network = entry.build(checked_scale, **info.kwargs)
+    network = _network_of(entry, checked_scale, info)
     get_logger(__name__).debug(
         f"{weights}: {entry.name} x{checked_scale}, {info.form} form, input range 0-{info.input_range:g}, "
         f"{info.provenance.get('layout', 'distillsr checkpoint')}"
@@ -382,3 +382,24 @@ def load_model(name: str | None, scale: int | None, weights: str | None) -> SRMo
         metadata={"kwargs": {**entry.defaults, **info.kwargs}, "form": info.form, "provenance": info.provenance, "weights": str(weights)},
         min_size=entry.min_size,
     ).eval()
+
+
+def _network_of(entry: ZooEntry, scale: int, info) -> nn.Module:
+    """The network a checkpoint's tensors fit: built, folded if the file holds a folded train-form
+    model (a ``reparameterize`` stage's output), then narrowed to its pruned widths.
+
+    Folding comes before narrowing because pruning happens after reparameterization (DIPNet: the
+    RRRB identity needs equal widths): the widths describe the folded layers.
+    """
+    from distillsr.nn.reparam import deploy, is_deployed
+
+    kwargs = dict(info.kwargs)
+    widths = kwargs.pop(PRUNED_WIDTHS, None)
+    network = entry.build(scale, **kwargs)
+    if info.form == "deploy" and not is_deployed(network):
+        network = deploy(network)
+    if widths:
+        from distillsr.compression.pruning.surgery import apply_widths
+
+        apply_widths(network, widths, entry.name)
+    return network

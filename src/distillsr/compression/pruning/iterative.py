@@ -95,7 +95,7 @@ Finetune = Callable[[SRModel, int], object]
 Validate = Callable[[SRModel], float]
 
 
-def _measure(model: SRModel, index: int, fraction: float, validate: Validate | None) -> PruneStep:
+def measure_step(model: SRModel, index: int, fraction: float, validate: Validate | None) -> PruneStep:
     from distillsr.efficiency import count_ops, count_parameters
 
     network = model.network
@@ -147,7 +147,7 @@ def prune_iteratively(
     costs = CostModel.measure(network, (1, in_channels, 256, 256))
     report = on_step or (lambda record: None)
 
-    steps = [_measure(current, 0, 0.0, validate)]
+    steps = [measure_step(current, 0, 0.0, validate)]
     report(steps[0])
     base_psnr = steps[0].psnr
     kept_state = copy.deepcopy(network) if target.max_drop is not None else None
@@ -176,7 +176,7 @@ def prune_iteratively(
         if finetune is not None:
             finetune(current, index)
             network.eval()
-        record = _measure(current, index, len(removal) / prunable, validate)
+        record = measure_step(current, index, len(removal) / prunable, validate)
         steps.append(record)
         report(record)
         if target.max_drop is not None and base_psnr - record.psnr > target.max_drop:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from distillsr.errors import DistillsrError
 from distillsr.training.recipe.distill import DistillStageConfig
+from distillsr.training.recipe.prune import PruneStageConfig
 from distillsr.training.recipe.stages import (
     ReparameterizeStageConfig,
     StageConfig,
@@ -49,6 +50,7 @@ STAGES: Mapping[str, StageRow] = _table(
     StageRow(TrainStageConfig, "distillsr.training.stages.train:TrainStage"),
     StageRow(ReparameterizeStageConfig, "distillsr.training.stages.reparameterize:ReparameterizeStage"),
     StageRow(DistillStageConfig, "distillsr.compression.distill.stage:DistillStage"),
+    StageRow(PruneStageConfig, "distillsr.compression.pruning.stage:PruneStage"),
 )
 """Stage kind -> its row. The first row's kind is the default of a stage without ``kind``."""
 

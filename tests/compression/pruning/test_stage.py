@@ -1,0 +1,103 @@
+"""``kind: prune`` in a recipe: the options it refuses, exact widths, and a resume after it re-applies them."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from distillsr.checkpoints.format import read_checkpoint
+from distillsr.cli import main
+from distillsr.errors import DistillsrError
+from distillsr.training.recipe import parse_recipe
+from distillsr.training.recipe.prune import PruneStageConfig
+
+KWARGS = "{channels: 12, mid_channels: 12, esa_channels: 8, num_blocks: 2}"
+RECIPE = """
+seed: 2
+output_dir: {out}
+model: {{name: dipnet, scale: 2, kwargs: %s}}
+data:
+  train: {{hr_folders: [{images}], lr_patch_size: 16, batch_size: 4, num_workers: 0, repeat: 4}}
+stages:
+  - {{kind: train, iterations: 4, optimizer: {{type: adam, lr: 1.0e-3}}}}
+  - kind: prune
+    step: 0.25
+    widths: {{conv_1: 10, "block_*.c1_r": 8}}
+    finetune_iterations: 2
+    lr_patch_size: 16
+    batch_size: 4
+  - {{kind: train, iterations: 6, optimizer: {{type: adam, lr: 5.0e-4}}}}
+checkpoint: {{every: 2, keep: 0}}
+""" % KWARGS
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    from skimage import data
+
+    folder = tmp_path_factory.mktemp("hr")
+    for index, photo in enumerate((data.astronaut(), data.coffee(), data.chelsea())):
+        Image.fromarray(np.ascontiguousarray(photo[60:156, 80:176, :3])).save(folder / f"{index}.png")
+    return folder
+
+
+def _recipe(tmp_path, images, out):
+    path = tmp_path / f"{out.name}.yaml"
+    path.write_text(RECIPE.format(out=out, images=images))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({}, "give exactly one kind of target"),
+        ({"target_params": 100, "widths": {"conv_1": 4}}, "give exactly one kind of target"),
+        ({"target_params": 100, "step": 1.5}, "must be a fraction"),
+        ({"widths": {"conv_1": 0}}, "positive integer"),
+    ],
+)
+def test_options_are_checked(options, fragment):
+    with pytest.raises(DistillsrError, match=fragment):
+        PruneStageConfig(**options)
+
+
+def test_globs_name_groups_and_an_unmatched_one_is_an_error():
+    config = PruneStageConfig(widths={"block_*.c1_r": 8, "conv_1": 10})
+    names = ["conv_1", "block_1.c1_r", "block_2.c1_r", "block_1.c5"]
+    assert config.widths_for(names) == {"block_1.c1_r": 8, "block_2.c1_r": 8, "conv_1": 10}
+    with pytest.raises(DistillsrError, match="no channel group matches 'blk_*'"):
+        PruneStageConfig(widths={"blk_*": 3}).widths_for(names)
+
+
+def test_max_drop_needs_a_validation_folder(tmp_path, images):
+    text = RECIPE.format(out=tmp_path / "o", images=images).replace(
+        'widths: {conv_1: 10, "block_*.c1_r": 8}', "max_drop: 0.5")
+    with pytest.raises(DistillsrError, match="needs a validation folder"):
+        parse_recipe(text)
+
+
+def test_pruning_to_widths_then_training_on_and_a_resume_replays_the_widths(tmp_path, images, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(1)
+    out = tmp_path / "whole"
+    assert main(["train", str(_recipe(tmp_path, images, out)), "-q"]) == 0
+    info, tensors = read_checkpoint(out / "models" / "final.safetensors")
+    widths = info.kwargs["pruned_widths"]
+    assert widths["conv_1"][0] == 10 and widths["block_1.c1_r"][0] == 8 and widths["block_2.c2_r"][1] == 8
+    assert tensors["conv_1.weight"].shape[0] == 10
+
+    # resume the last stage from its first state, in a copy of the folder: the prune is replayed, not redone
+    again = tmp_path / "again"
+    shutil.copytree(out, again)
+    states = sorted((again / "checkpoints").glob("stage2_iter*.pt"))
+    assert states, "the last stage wrote states"
+    (again / "models" / "final.safetensors").unlink()
+    recipe = _recipe(tmp_path, images, again)
+    assert main(["train", str(recipe), "-q", "--resume", str(states[0])]) == 0
+    _, resumed = read_checkpoint(again / "models" / "final.safetensors")
+    for name, tensor in tensors.items():
+        assert torch.equal(resumed[name], tensor), name
