@@ -15,7 +15,7 @@ from distillsr.errors import DistillsrError
 from distillsr.training.recipe import parse_recipe
 from distillsr.training.recipe.prune import PruneStageConfig
 
-KWARGS = "{channels: 12, mid_channels: 12, esa_channels: 8, num_blocks: 2}"
+KWARGS = "{{channels: 12, mid_channels: 12, esa_channels: 8, num_blocks: 2}}"  # doubled: RECIPE is a format string
 RECIPE = """
 seed: 2
 output_dir: {out}
@@ -69,7 +69,7 @@ def test_globs_name_groups_and_an_unmatched_one_is_an_error():
     config = PruneStageConfig(widths={"block_*.c1_r": 8, "conv_1": 10})
     names = ["conv_1", "block_1.c1_r", "block_2.c1_r", "block_1.c5"]
     assert config.widths_for(names) == {"block_1.c1_r": 8, "block_2.c1_r": 8, "conv_1": 10}
-    with pytest.raises(DistillsrError, match="no channel group matches 'blk_*'"):
+    with pytest.raises(DistillsrError, match=r"no channel group matches 'blk_\*'"):
         PruneStageConfig(widths={"blk_*": 3}).widths_for(names)
 
 
