@@ -62,7 +62,7 @@ def test_quick_recipes_match_their_full_recipe(path, full):
     assert quick.data.train.degradation == full.data.train.degradation
     train = quick.stages[0]
     assert 300 <= train.iterations <= 1500
-    assert 8 <= quick.data.train.batch_size <= 16 and 32 <= quick.data.train.lr_patch_size <= 48
+    assert 8 <= quick.data.train.batch_size <= 16 and 24 <= quick.data.train.lr_patch_size <= 48
     assert 0 < quick.data.val.every < train.iterations
     assert quick.output_dir != full.output_dir
 

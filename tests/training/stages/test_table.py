@@ -26,7 +26,7 @@ def test_the_recipe_reads_exactly_the_kinds_of_the_table():
 
 
 def test_an_unknown_kind_or_a_mismatched_row_is_refused(monkeypatch):
-    with pytest.raises(DistillsrError, match="known: train, reparameterize, distill"):
+    with pytest.raises(DistillsrError, match="known: train, reparameterize, distill, prune"):
         stage_kind("distil")
     import distillsr.training.stages.table as table
 
@@ -43,4 +43,4 @@ def test_the_table_imports_first_or_second_without_torch(first):
     code = (f"import sys, {first}; from distillsr.training.recipe import STAGE_KINDS; "
             "print(sorted(STAGE_KINDS), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["['distill',", "'reparameterize',", "'train']", "False"]
+    assert out.split() == ["['distill',", "'prune',", "'reparameterize',", "'train']", "False"]
