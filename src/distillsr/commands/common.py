@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import argparse
-
-from distillsr.errors import DistillsrError
+import math
 
 
 def _int_at_least(text: str, minimum: int, what: str) -> int:
@@ -23,3 +22,26 @@ def positive_int(text: str) -> int:
 
 def non_negative_int(text: str) -> int:
     return _int_at_least(text, 0, "non-negative")
+
+
+def _float_where(text: str, accept, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and accept(value)):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    return _float_where(text, lambda value: value > 0, "a positive number")
+
+
+def non_negative_float(text: str) -> float:
+    return _float_where(text, lambda value: value >= 0, "a non-negative number")
+
+
+def fraction(text: str) -> float:
+    """A number strictly between 0 and 1 (a share of channels, of a budget)."""
+    return _float_where(text, lambda value: 0 < value < 1, "a fraction between 0 and 1")

@@ -14,41 +14,11 @@ import argparse
 import time
 from pathlib import Path
 
-from distillsr.commands.common import non_negative_int, positive_int
+from distillsr.commands.common import fraction, non_negative_float, non_negative_int, positive_float, positive_int
 from distillsr.console import get_logger
 from distillsr.errors import DistillsrError
 
 log = get_logger(__name__)
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
-    return value
 
 
 def _check_arguments(args: argparse.Namespace) -> Path:
@@ -170,10 +140,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     pr.add_argument("--scale", "-s", type=positive_int, help="scale (checked against the file; names a bare state dict)")
     goal = pr.add_mutually_exclusive_group(required=True)
     goal.add_argument("--target-params", type=positive_int, metavar="N", help="stop at N parameters")
-    goal.add_argument("--target-macs", type=_positive_float, metavar="G", help="stop at G GMACs for a 3x256x256 input")
-    goal.add_argument("--max-drop", type=_non_negative_float, metavar="DB",
+    goal.add_argument("--target-macs", type=positive_float, metavar="G", help="stop at G GMACs for a 3x256x256 input")
+    goal.add_argument("--max-drop", type=non_negative_float, metavar="DB",
                       help="prune while the --val PSNR stays within DB dB of the unpruned model's")
-    pr.add_argument("--step", type=_fraction, default=0.1, help="fraction of every group removed per step (DIPNet: 0.3125)")
+    pr.add_argument("--step", type=fraction, default=0.1, help="fraction of every group removed per step (DIPNet: 0.3125)")
     pr.add_argument("--criterion", choices=["l2", "activation"], default="l2",
                     help="rank channels by L2 filter norms (DIPNet) or by their activations on --data/--val images")
     pr.add_argument("--finetune-iters", type=non_negative_int, default=0, metavar="N",
@@ -184,7 +154,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     pr.add_argument("--val", metavar="DIR", help="validation images: PSNR (classic protocol) printed per step")
     pr.add_argument("--batch-size", type=positive_int, default=16, help="fine-tuning batch size")
     pr.add_argument("--patch-size", type=positive_int, default=48, help="fine-tuning LR patch size")
-    pr.add_argument("--lr", type=_positive_float, default=1e-4, help="fine-tuning learning rate (cosine decay per step)")
+    pr.add_argument("--lr", type=positive_float, default=1e-4, help="fine-tuning learning rate (cosine decay per step)")
     pr.add_argument("--loss", default="l1", choices=["l1", "l2", "charbonnier"], help="fine-tuning pixel loss")
     pr.add_argument("--seed", type=int, default=0, help="seed of the fine-tuning patches")
     pr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])

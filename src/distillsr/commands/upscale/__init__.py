@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from distillsr import console
-from distillsr.commands.common import non_negative_int, positive_int
+from distillsr.commands.common import non_negative_int, positive_float, positive_int
 from distillsr.errors import DistillsrError
 
 if TYPE_CHECKING:
@@ -50,16 +50,6 @@ def _tile(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"expected 'auto' or a tile size in pixels, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"tile size must be 0 (no tiling) or positive, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
 
 
@@ -149,7 +139,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                     help="a checkpoint file (.safetensors, official .pth) or a zoo name (then give -w; "
                     "bicubic needs none). Required for now: there is no default model yet")
     up.add_argument("-w", "--weights", metavar="FILE", help="weights for a zoo model name given with -m")
-    up.add_argument("-s", "--scale", "--outscale", dest="scale", type=_positive_float, metavar="SCALE",
+    up.add_argument("-s", "--scale", "--outscale", dest="scale", type=positive_float, metavar="SCALE",
                     help="output scale (default: the model's); another value resizes the model's output "
                     "with MATLAB bicubic. Required for -m bicubic")
     up.add_argument("-t", "--tile", type=_tile, default="auto", metavar="N|auto",
