@@ -27,8 +27,12 @@ def set14_hr() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Keep every test's LR cache out of the user's home."""
+    """Keep every test's LR cache and weights cache out of the user's home, and every test off the
+    network: a zoo name without -w finds no cached official file and may not download one (the
+    download tests turn this off and serve file:// URLs)."""
     monkeypatch.setenv("DISTILLSR_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("DISTILLSR_HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.setenv("DISTILLSR_OFFLINE", "1")
 
 
 @pytest.fixture

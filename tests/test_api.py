@@ -146,7 +146,6 @@ def test_a_loaded_model_is_upscaled_as_it_is(x4_model):
 @pytest.mark.parametrize(
     ("kwargs", "fragment"),
     [
-        ({}, "no model given"),
         ({"model": "dipnet"}, "needs trained weights"),
         ({"model": "bicubic"}, "give -s/--scale"),
         ({"model": "bicubic", "scale": -2}, "scale must be a positive number"),
@@ -239,7 +238,8 @@ def test_load_model_reads_an_official_file_by_path_or_with_its_name():
         ({"model": "dipnet"}, "needs trained weights"),
         ({"model": "bicubic"}, "bicubic has no scale"),
         ({"model": "bicubic", "scale": 2.5}, "positive integer"),
-        ({}, "no model given"),
+        ({"model": "builtin", "scale": 5}, "no built-in x5 model"),
+        ({"model": "builtin", "weights": "x.pth"}, "carry their weights"),
         ({"model": "rfnd"}, "did you mean"),
     ],
 )

@@ -48,49 +48,20 @@ def load_model(
 ) -> SRModel:
     """A trained model, ready to call on ``(N, C, H, W)`` tensors in [0, 1].
 
-    ``model`` is a zoo name (``"e-rfdn"``; give its ``weights=``) or a weights file (a distillsr
-    ``.safetensors`` or an official ``.pth``, recognised by its key layout). ``scale`` checks the
-    file, or names the scale of a bare state dict together with a zoo name. ``bicubic`` needs no
-    weights, only a scale. A zoo name without weights is refused rather than handing back random
-    weights (build an untrained network with :func:`distillsr.models.zoo.build_model`).
+    ``model`` is nothing or ``"builtin"`` (distillsr's own model for ``scale``, default x4, shipped
+    in the package), a zoo name (``"e-rfdn"``: its ``weights=``, or without them the official
+    file, downloaded into ``$DISTILLSR_HOME`` once), or a weights file (a distillsr
+    ``.safetensors`` or an official ``.pth``/``.safetensors``, recognised by its key layout).
+    ``scale`` checks the file, or picks the scale of a built-in or official model. ``bicubic``
+    needs no weights, only a scale. Random weights are never handed back (build an untrained
+    network with :func:`distillsr.models.zoo.build_model`).
 
     Each call returns a new model object: changing its device or width affects no one else.
     """
-    from distillsr.inference.resolve import needs_weights_message
-    from distillsr.models.zoo import build_model, get_entry
-    from distillsr.models.zoo import load_model as load_zoo_model
-
-    spec = None if model is None else os.fspath(model)
-    if spec is not None and _is_file_spec(spec):
-        if weights is not None:
-            raise DistillsrError(f"{spec} is a weights file itself; give weights= only with a zoo model name")
-        spec, weights = None, spec
-    if weights is None:
-        if spec is None:
-            raise DistillsrError("no model given: name a zoo model with its weights= or give a weights file")
-        entry = get_entry(spec)
-        if entry.name != "bicubic":
-            raise DistillsrError(needs_weights_message(entry))
-        if scale is None:
-            raise DistillsrError("bicubic has no scale of its own: give scale=")
-        loaded = build_model("bicubic", _integer_scale(scale))
-    else:
-        loaded = load_zoo_model(spec, None if scale is None else _integer_scale(scale), os.fspath(weights))
+    from distillsr.checkpoints.model_loading import open_model
     from distillsr.devices import resolve_device
 
-    return loaded.to(resolve_device(device))
-
-
-def _is_file_spec(spec: str) -> bool:
-    from distillsr.inference.resolve import CHECKPOINT_SUFFIXES
-
-    return Path(spec).suffix.lower() in CHECKPOINT_SUFFIXES or Path(spec).is_file() or "/" in spec or os.sep in spec
-
-
-def _integer_scale(scale: object) -> int:
-    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-        raise DistillsrError(f"scale must be a positive integer, got {scale!r}")
-    return scale
+    return open_model(model, weights=weights, scale=scale, exact=True).to(resolve_device(device))
 
 
 def _as_model(model: ModelLike, weights: PathLike | None, scale: int | None, device: str) -> SRModel:
@@ -247,8 +218,9 @@ def profile(
     from distillsr.devices import resolve_device
     from distillsr.efficiency.input_size import parse_input_shape
     from distillsr.efficiency.report import profile_model
+    from distillsr.checkpoints.model_loading import load_model as load_named_model
+    from distillsr.checkpoints.model_loading import names_a_file
     from distillsr.models.sr_model import SRModel
-    from distillsr.models.zoo import load_model as load_zoo_model
 
     shape = parse_input_shape(input_size)
     target = resolve_device(device)
@@ -256,10 +228,12 @@ def profile(
         loaded = _as_model(model, weights, scale, device)
     else:
         name = None if model is None else os.fspath(model)
-        if name is not None and weights is None and _is_file_spec(name):
+        if name is not None and weights is None and names_a_file(name):
             name, weights = None, name
+        if name is None and weights is None:
+            name = "builtin"
         default_scale = scale if scale is not None or weights is not None else 4
-        loaded = load_zoo_model(name, default_scale, None if weights is None else os.fspath(weights)).to(target)
+        loaded = load_named_model(name, default_scale, None if weights is None else os.fspath(weights)).to(target)
     if loaded.in_channels is not None and shape[1] != loaded.in_channels:
         raise DistillsrError(f"{loaded.name} takes {loaded.in_channels} channels, not {shape[1]}")
     return profile_model(

@@ -12,7 +12,8 @@ from distillsr.checkpoints.format import (
     save_checkpoint,
 )
 from distillsr.errors import DistillsrError
-from distillsr.models.zoo import get_entry, load_model
+from distillsr.checkpoints.model_loading import load_model
+from distillsr.models.zoo import get_entry
 
 # Small hyperparameter combinations per family (spandrel-style round trips, no downloads).
 ROUND_TRIPS = [

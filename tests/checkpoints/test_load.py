@@ -11,7 +11,8 @@ from support.models import CallsTheShell, random_state
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
 from distillsr.checkpoints.load import read_torch_file, read_weights
 from distillsr.errors import DistillsrError
-from distillsr.models.zoo import get_entry, load_model
+from distillsr.checkpoints.model_loading import load_model
+from distillsr.models.zoo import get_entry
 
 
 def test_tensors_that_do_not_fit_are_listed(tmp_path):

@@ -11,7 +11,7 @@ from support.models import CallsTheShell, random_state
 
 from distillsr.checkpoints.format import read_checkpoint
 from distillsr.cli import main
-from distillsr.models.zoo import load_model
+from distillsr.checkpoints.model_loading import load_model
 
 
 def test_convert_command_round_trip(tmp_path, capsys):
@@ -63,9 +63,9 @@ def test_a_bare_safetensors_state_dict_converts_when_named(tmp_path, capsys):
 
 
 def test_convert_output_is_checked_before_loading(tmp_path, capsys, monkeypatch):
-    import distillsr.models.zoo as zoo
+    from distillsr.checkpoints import model_loading
 
-    monkeypatch.setattr(zoo, "load_model", lambda *a, **k: pytest.fail("loaded before the -o check"))
+    monkeypatch.setattr(model_loading, "load_model", lambda *a, **k: pytest.fail("loaded before the -o check"))
     blocker = tmp_path / "blocker"
     blocker.write_text("x")
     target = blocker / "m.safetensors"

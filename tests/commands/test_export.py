@@ -84,13 +84,13 @@ def test_cli_verifies_on_the_image_it_is_given(dipnet_checkpoint, tmp_path, caps
 
 def test_cli_refuses_a_bad_verify_image_before_loading(dipnet_checkpoint, tmp_path, capsys, monkeypatch):
     from distillsr.imaging.write import write_image
-    from distillsr.models import zoo
+    from distillsr.checkpoints import model_loading
 
     def no_loading(*args, **kwargs):
         raise AssertionError("the model was loaded before the verification image was checked")
 
     output = tmp_path / "a.onnx"
-    monkeypatch.setattr(zoo, "load_model", no_loading)
+    monkeypatch.setattr(model_loading, "load_model", no_loading)
     missing = tmp_path / "missing.png"
     assert main(["export", str(dipnet_checkpoint), "-o", str(output), "--verify-image", str(missing)]) == 1
     assert str(missing) in _one_error(capsys)
@@ -108,12 +108,12 @@ def test_cli_refuses_a_bad_verify_image_before_loading(dipnet_checkpoint, tmp_pa
 
 def test_cli_refuses_an_output_under_a_file_before_loading(dipnet_checkpoint, tmp_path, capsys, monkeypatch):
     """A path through a regular file cannot be written, even by root; the check runs before any work."""
-    from distillsr.models import zoo
+    from distillsr.checkpoints import model_loading
 
     def no_loading(*args, **kwargs):
         raise AssertionError("the model was loaded before the output was checked")
 
-    monkeypatch.setattr(zoo, "load_model", no_loading)
+    monkeypatch.setattr(model_loading, "load_model", no_loading)
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("a file")
     target = blocker / "sub" / "m.onnx"
@@ -124,12 +124,12 @@ def test_cli_refuses_an_output_under_a_file_before_loading(dipnet_checkpoint, tm
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders anyway")
 def test_cli_refuses_an_output_in_a_read_only_folder(dipnet_checkpoint, tmp_path, capsys, monkeypatch):
-    from distillsr.models import zoo
+    from distillsr.checkpoints import model_loading
 
     def no_loading(*args, **kwargs):
         raise AssertionError("the model was loaded before the output was checked")
 
-    monkeypatch.setattr(zoo, "load_model", no_loading)
+    monkeypatch.setattr(model_loading, "load_model", no_loading)
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o555)

@@ -12,7 +12,7 @@ from support import official_weights, require_shared
 from distillsr.data.benchmark import BenchmarkSet
 from distillsr.evaluation.runner import evaluate_set
 from distillsr.metrics.protocols import CLASSIC
-from distillsr.models.zoo import load_model
+from distillsr.checkpoints.model_loading import load_model
 
 REFERENCE = [
     # family, file, scale, Set5 (psnr, ssim), Set14 (psnr, ssim)

@@ -9,7 +9,8 @@ from support.models import random_state
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
 from distillsr.errors import DistillsrError
 from distillsr.inference.predict import predict
-from distillsr.models.zoo import build_model, load_model
+from distillsr.checkpoints.model_loading import load_model
+from distillsr.models.zoo import build_model
 
 
 def test_a_model_that_emits_nan_is_blamed_on_its_weights(tmp_path):

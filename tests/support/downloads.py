@@ -10,15 +10,18 @@ DOWNLOAD_URL = "https://example.invalid/files/"
 
 
 class FakeResponse:
-    """What urlopen returns, reduced to what the downloader reads; can fail mid-stream."""
+    """What urlopen returns, reduced to what the downloader reads; can fail mid-stream, and can hand
+    out at most ``chunk`` bytes per read (as a socket does), so a progress callback sees many steps."""
 
-    def __init__(self, body: bytes, status: int, headers: dict[str, str], fail_after: int | None = None):
+    def __init__(self, body: bytes, status: int, headers: dict[str, str], fail_after: int | None = None,
+                 chunk: int | None = None):
         import io
 
         self._body = io.BytesIO(body)
         self.status = status
         self.headers = headers
         self._fail_after = fail_after
+        self._chunk = chunk
         self._sent = 0
         self.closed = False
 
@@ -27,6 +30,8 @@ class FakeResponse:
             raise ConnectionResetError(104, "Connection reset by peer")
         if self._fail_after is not None:
             size = min(size if size > 0 else self._fail_after, self._fail_after - self._sent)
+        if self._chunk is not None:
+            size = min(size if size > 0 else self._chunk, self._chunk)
         chunk = self._body.read(size)
         self._sent += len(chunk)
         return chunk
@@ -38,10 +43,12 @@ class FakeResponse:
 class FakeServer:
     """An ``opener`` serving in-memory files, recording each request's URL and Range header."""
 
-    def __init__(self, files: dict[str, bytes], *, honour_range: bool = True, fail_after: int | None = None):
+    def __init__(self, files: dict[str, bytes], *, honour_range: bool = True, fail_after: int | None = None,
+                 chunk: int | None = None):
         self.files = files
         self.honour_range = honour_range
         self.fail_after = fail_after
+        self.chunk = chunk
         self.requests: list[tuple[str, str | None]] = []
 
     def __call__(self, request, timeout=None):
@@ -59,8 +66,13 @@ class FakeServer:
                 raise urllib.error.HTTPError(url, 416, "Range Not Satisfiable", {}, None)
             body = data[start:]
             headers = {"Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}", "Content-Length": str(len(body))}
-            return FakeResponse(body, 206, headers, self.fail_after)
-        return FakeResponse(data, 200, {"Content-Length": str(len(data))}, self.fail_after)
+            return FakeResponse(body, 206, headers, self.fail_after, self.chunk)
+        return FakeResponse(data, 200, {"Content-Length": str(len(data))}, self.fail_after, self.chunk)
+
+
+def refusing_opener(request, timeout=None):
+    """An ``opener`` for code that must not download: being called at all fails the test."""
+    raise AssertionError(f"the network was asked for {request.full_url}")
 
 
 def catalogue_entry(filename: str, data: bytes, *, sha256: str | None | bool = True, size: bool = True,

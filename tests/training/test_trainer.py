@@ -313,7 +313,7 @@ class GrowStage(StageKind):
 
 def test_a_resumed_run_replays_the_architecture_a_finished_stage_changed(tmp_path, images, monkeypatch):
     import distillsr.training.trainer as trainer
-    from distillsr.models.zoo import load_model
+    from distillsr.checkpoints.model_loading import load_model
     from distillsr.training.recipe import load_recipe
 
     real = trainer.stage_kind

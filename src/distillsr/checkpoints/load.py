@@ -146,10 +146,25 @@ def read_weights(
 def _recognise(
     source: Path, state_dict: dict[str, torch.Tensor], model: str | None, scale: int | None, what: str
 ) -> LoadedWeights:
-    """An official layout by its keys, else the zoo model the caller named, else an error saying how to name it."""
+    """An official layout by its keys, else the zoo model the caller named, else an error saying how to name it.
+
+    A file in an official layout whose tensors do not fit the network its shapes imply is refused
+    here, naming the file and the tensors, unless the caller named the model and scale: then it is
+    taken as that model's state dict and the strict load names what does not fit (and a stage's
+    ``strict: false`` can still start from the tensors that do).
+    """
+    from distillsr.checkpoints.official.conversion import LayoutMismatch
     from distillsr.checkpoints.official.registry import detect_official
 
-    conversion = detect_official(state_dict)
+    try:
+        conversion = detect_official(state_dict)
+    except LayoutMismatch as mismatch:
+        if model is None or scale is None:
+            raise DistillsrError(
+                f"{source}: {mismatch}; the file is damaged or holds a variant distillsr does not build "
+                f"(if it is a zoo model's state dict, name it: distillsr convert {source} -m MODEL -s SCALE -o OUT.safetensors)"
+            ) from None
+        conversion = None
     provenance = {"converted_from": source.name, "sha256": sha256_of(source)}
     if conversion is not None:
         info = CheckpointInfo(

@@ -11,7 +11,7 @@ from distillsr.errors import DistillsrError
 
 def run(args: argparse.Namespace) -> int:
     from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
-    from distillsr.models.zoo import load_model
+    from distillsr.checkpoints.model_loading import load_model
     from distillsr.writable import check_output_file
 
     source = Path(args.weights)

@@ -36,14 +36,15 @@ def run(args: argparse.Namespace) -> int:
     from distillsr.devices import resolve_device
     from distillsr.imaging.degrade import get_degradation
     from distillsr.metrics.protocols import get_protocol
-    from distillsr.models.zoo import load_model
+    from distillsr.checkpoints.model_loading import open_model
     from distillsr.writable import check_output_file
 
     protocol = get_protocol(args.protocol)
     folders = _dataset_folders(args.data)
     if args.json:  # checked before the evaluation, which may take an hour: its results must not be lost
         check_output_file(args.json, "--json report")
-    model = load_model(args.model, args.scale, args.weights).to(resolve_device(args.device))
+    # nothing or -m builtin: the shipped model; -m NAME alone: the official file (downloaded once)
+    model = open_model(args.model, weights=args.weights, scale=args.scale).to(resolve_device(args.device))
     degradation = get_degradation(args.degradation, model.scale, seed=args.seed)
     print(
         f"model {model.name} x{model.scale} | degradation {degradation.name} | protocol {protocol.name}: "
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         report = {
             "model": model.name,
-            "weights": args.weights,
+            "weights": model.metadata.get("weights"),
             "scale": model.scale,
             "degradation": degradation.cache_key,
             "protocol": protocol.name,
@@ -72,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     ev = commands.add_parser("eval", help="score a model on benchmark sets (PSNR/SSIM)")
-    ev.add_argument("--model", "-m", help="zoo model name (e.g. bicubic, e-rfdn); optional with --weights")
+    ev.add_argument("--model", "-m", help="builtin (the default), a zoo name (e.g. bicubic, e-rfdn: without -w, its official "
+                    "weights, downloaded once) or a weights file")
     ev.add_argument("--weights", "-w", help="distillsr .safetensors checkpoint or an official .pth file")
     ev.add_argument(
         "--data", "-d", required=True, action="append",

@@ -30,6 +30,12 @@ def _model_and_weights(args: argparse.Namespace) -> tuple[str | None, str | None
     A path is recognised by its suffix or by existing, so a typo in a zoo name still gets the
     zoo's "did you mean" error rather than "file not found".
     """
+    from distillsr.checkpoints.builtin import is_builtin
+
+    if is_builtin(args.model):
+        if args.weights is not None:
+            raise DistillsrError("the built-in models carry their weights: drop -w/--weights")
+        return "builtin", None
     candidate = Path(args.model)
     if candidate.suffix.lower() in WEIGHT_SUFFIXES or candidate.is_file():
         if args.weights is not None:
@@ -86,12 +92,19 @@ def _describe_verification(report: ExportReport) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from distillsr.inference.export import export_onnx, verification_image
-    from distillsr.models.zoo import load_model
+    from distillsr.checkpoints.model_loading import load_model
 
     name, weights = _model_and_weights(args)
     target = Path(args.output)
     _check_output(target, weights, args.overwrite)
     pixels = _read_verify_image(args)
+    if name not in (None, "builtin"):  # -m NAME alone: the official file (a download), so a wrong --width fails first
+        from distillsr.checkpoints.official_download import weights_or_official
+        from distillsr.models.zoo import get_entry
+
+        if args.width is not None and not get_entry(name).widths:
+            raise DistillsrError(f"{get_entry(name).name} is not a channel-splitting model: it has no widths")
+        weights = weights_or_official(name, args.scale, weights)
     model = load_model(name, args.scale, weights)
     if args.width is not None:
         model.set_width(args.width)
@@ -113,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     ex = commands.add_parser("export", help="export a model (deploy form, [0, 1] in/out, any size) to ONNX, verified")
-    ex.add_argument("model", metavar="MODEL", help="zoo model name, or a checkpoint (.safetensors, or an official .pth)")
+    ex.add_argument("model", metavar="MODEL", help="builtin, a zoo name, or a checkpoint (.safetensors, or an official .pth)")
     ex.add_argument("--weights", "-w", help="weights for a zoo MODEL (distillsr .safetensors or official .pth)")
     ex.add_argument("--scale", "-s", type=positive_int, help="scale (needed for a zoo model without weights)")
     ex.add_argument("--output", "-o", required=True, help="output .onnx file")

@@ -13,7 +13,7 @@ def run(args: argparse.Namespace) -> int:
     from distillsr.devices import resolve_device
     from distillsr.efficiency import format_report
     from distillsr.efficiency.input_size import parse_input_shape
-    from distillsr.models.zoo import load_model
+    from distillsr.checkpoints.model_loading import load_model
 
     input_shape = parse_input_shape(args.input)
     if args.json:
@@ -21,7 +21,9 @@ def run(args: argparse.Namespace) -> int:
 
         check_output_file(args.json, "--json report")
     scale = args.scale if args.scale or args.weights else 4
-    model = load_model(args.model, scale, args.weights).to(resolve_device(args.device))
+    name = "builtin" if args.model is None and args.weights is None else args.model
+    # costs do not depend on the weights: a zoo name alone is measured with fresh ones, no download
+    model = load_model(name, scale, args.weights).to(resolve_device(args.device))
     report = api.profile(model, input_size=input_shape[1:], device=args.device, repeats=args.repeats, warmup=args.warmup)
     print(f"model {model.name} x{model.scale}, LR input {'x'.join(map(str, input_shape[1:]))}")
     print(format_report(report))
@@ -34,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     pr = commands.add_parser("profile", help="params, MACs/FLOPs, activations, runtime and memory of a model")
-    pr.add_argument("--model", "-m", help="zoo model name; optional with --weights")
+    pr.add_argument("--model", "-m", help="builtin (the default) or a zoo name; optional with --weights")
     pr.add_argument("--weights", "-w", help="checkpoint to profile (its architecture is what counts)")
     pr.add_argument("--scale", "-s", type=positive_int, help="upscaling factor (default 4, or the checkpoint's)")
     pr.add_argument("--input", default="3x256x256", help="LR input size CxHxW (NTIRE convention: 3x256x256)")

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     from distillsr.compression.pruning.finetune import make_validator
     from distillsr.compression.pruning.iterative import PruneTarget, prune_iteratively
     from distillsr.devices import resolve_device
-    from distillsr.models.zoo import load_model
+    from distillsr.checkpoints.model_loading import load_model
 
     target_path = _check_arguments(args)
     target = PruneTarget(params=args.target_params, macs=args.target_macs, max_drop=args.max_drop)

@@ -1,4 +1,4 @@
-"""``distillsr zoo``: the model table."""
+"""``distillsr zoo``: the model table (the built-in model first, then the zoo), never downloading anything."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    zo = commands.add_parser("zoo", help="list the models with scales, params, MACs and published scores")
-    zo.add_argument("models", nargs="*", help="only these models (default: all)")
+    zo = commands.add_parser(
+        "zoo", help="list the models with scales, params, MACs, published scores and whether official weights are cached",
+    )
+    zo.add_argument("models", nargs="*", help="only these models: builtin or zoo names (default: all, builtin first)")
     zo.add_argument("--scale", "-s", type=positive_int, default=4, help="scale of the params/MACs columns")
     zo.add_argument("--no-macs", action="store_true", help="skip the MACs column (faster)")
     zo.set_defaults(handler=run)

@@ -17,7 +17,9 @@ For each file of a :class:`~distillsr.data.catalogue.DatasetEntry`:
    (path traversal). A hidden ``.<name>.extracted`` record makes extraction idempotent too.
 
 Every failure is a :class:`~distillsr.errors.DistillsrError` with a one-line message; an
-interrupted transfer keeps its ``.part`` so the next run resumes.
+interrupted transfer keeps its ``.part`` so the next run resumes. Two kinds carry what a caller
+with another way out needs to word its own line: :class:`~distillsr.data.transfer.TransferError`
+(the bytes did not arrive) and :class:`~distillsr.data.file_records.ChecksumMismatchError`.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from typing import Any
 from distillsr.atomic import atomic_write_text
 from distillsr.data.archives import check_archive, extract_archive
 from distillsr.data.catalogue import DatasetEntry, RemoteFile, format_size, get_entry
-from distillsr.data.file_records import hash_file, is_checkable, mismatch, read_record, record_path, stamp
-from distillsr.data.transfer import Echo, Progress, fetch
+from distillsr.data.file_records import ChecksumMismatchError, hash_file, is_checkable, mismatch, read_record, record_path, stamp
+from distillsr.data.transfer import Echo, Progress, TransferError, fetch
 from distillsr.errors import DistillsrError
 
 __all__ = ["DownloadResult", "check_archive", "download", "extract_archive", "fetch_file"]
@@ -91,7 +93,9 @@ def fetch_file(
         sha256, md5 = hash_file(final)
         problem = mismatch(remote, final.stat().st_size, sha256, md5) if verify else None
         if problem:
-            raise DistillsrError(f"{final} exists but is not the catalogued file ({problem}); delete it to download again")
+            raise ChecksumMismatchError(
+                f"{final} exists but is not the catalogued file ({problem}); delete it to download again", problem, downloaded=False
+            )
         verified = _report(remote, sha256, verify, echo)
         atomic_write_text(record_file, json.dumps({"sha256": sha256, "checked": verified, "stamp": stamp(final)}))
         return final, sha256, verified, False
@@ -100,12 +104,14 @@ def fetch_file(
     echo(f"{remote.filename}: downloading{size_note} from {remote.url}")
     fetch(remote, part, resume=resume, opener=opener, timeout=timeout, echo=echo, progress=progress)
     if not part.is_file():
-        raise DistillsrError(f"download of {remote.filename} produced no data; run again")
+        raise TransferError(f"download of {remote.filename} produced no data; run again", "no data arrived")
     sha256, md5 = hash_file(part)
     problem = mismatch(remote, part.stat().st_size, sha256, md5) if verify else None
     if problem:
         part.unlink()
-        raise DistillsrError(f"{remote.filename} is corrupt or has changed on the server ({problem}); the partial file was removed")
+        raise ChecksumMismatchError(
+            f"{remote.filename} is corrupt or has changed on the server ({problem}); the partial file was removed", problem, downloaded=True
+        )
     verified = _report(remote, sha256, verify, echo)
     os.replace(part, final)
     atomic_write_text(record_file, json.dumps({"sha256": sha256, "checked": verified, "stamp": stamp(final)}))

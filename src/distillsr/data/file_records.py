@@ -13,8 +13,23 @@ from pathlib import Path
 from typing import Any
 
 from distillsr.data.catalogue import RemoteFile
+from distillsr.errors import DistillsrError
 
 CHUNK_SIZE = 1 << 20
+
+
+class ChecksumMismatchError(DistillsrError):
+    """A file's bytes are not the catalogued ones; ``problem`` says which check failed (size, sha256, md5).
+
+    ``downloaded`` tells a fresh download (whose ``.part`` was deleted: the server sent other bytes)
+    from a file that was already in place, so a caller can word its own way out (official weights
+    name the URL and ``-w``) while everyone else gets the message as it is.
+    """
+
+    def __init__(self, message: str, problem: str, *, downloaded: bool) -> None:
+        super().__init__(message)
+        self.problem = problem
+        self.downloaded = downloaded
 
 
 def hash_file(path: Path) -> tuple[str, str]:

@@ -4,7 +4,8 @@ Each entry maps a name to a constructor with default hyperparameters and the fac
 before building it: scales, input value range, train/deploy form, exact parameter counts, official
 weights and published scores with their protocol and source. Nothing is imported or built until
 :func:`build_model` asks for it, and there is no scanning of modules: adding a model means adding
-one row here.
+one row here. Loading weights into a model is :mod:`distillsr.checkpoints.model_loading`'s job
+(``models`` never imports ``checkpoints``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Callable
 
 from torch import nn
 
-from distillsr.console import get_logger
 from distillsr.errors import DistillsrError
 from distillsr.models import published
 from distillsr.models.published import PublishedScore
@@ -28,12 +28,17 @@ PRUNED_WIDTHS = "pruned_widths"
 
 @dataclass(frozen=True)
 class OfficialWeights:
-    """An official checkpoint file users can download and load directly (sha256 checked)."""
+    """An official checkpoint file, downloaded by name into the user's cache (size and sha256 checked).
+
+    ``sha256`` and ``size`` were measured on the published files (methods.md §0.5 lists the same
+    sizes); :mod:`distillsr.checkpoints.official_download` fetches and verifies them.
+    """
 
     filename: str
     scale: int
     url: str
     sha256: str
+    size: int
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,7 @@ _ENTRIES = (
         weights=(
             OfficialWeights(
                 "RFDN_AIM.pth", 4, f"{_RFDN_REPO}/RFDN_AIM.pth",
-                "11af8ec8ebd68689e90ef1e29044f9804c72d3bd9f7573820b7b26035782760c",
+                "11af8ec8ebd68689e90ef1e29044f9804c72d3bd9f7573820b7b26035782760c", 1_754_927,
             ),
         ),
         published=published.E_RFDN,
@@ -190,11 +195,11 @@ _ENTRIES = (
         defaults={"channels": 64, "num_blocks": 6},
         params={2: 694_404, 3: 703_059, 4: 715_176},
         weights=tuple(
-            OfficialWeights(f"IMDN_x{s}.pth", s, f"{_IMDN_REPO}/IMDN_x{s}.pth", sha)
-            for s, sha in (
-                (2, "740b39653592bd3f49955a21cd9e16f2d37f2c413368cc09327601b8fbe42ce1"),
-                (3, "11b1716a19bc16e5e353e1db798d476169338e631eb170c82d765559888cb028"),
-                (4, "e660c38221147217a136debeb99eb304d62d9c0f73ac421ed66281b619719714"),
+            OfficialWeights(f"IMDN_x{s}.pth", s, f"{_IMDN_REPO}/IMDN_x{s}.pth", sha, size)
+            for s, sha, size in (
+                (2, "740b39653592bd3f49955a21cd9e16f2d37f2c413368cc09327601b8fbe42ce1", 2_796_052),
+                (3, "11b1716a19bc16e5e353e1db798d476169338e631eb170c82d765559888cb028", 2_830_672),
+                (4, "e660c38221147217a136debeb99eb304d62d9c0f73ac421ed66281b619719714", 2_879_112),
             )
         ),
         published=published.IMDN,
@@ -212,7 +217,7 @@ _ENTRIES = (
         weights=(
             OfficialWeights(
                 "DDistill-SRx4_inference.pth", 4, f"{_DDISTILL_REPO}/DDistill-SRx4_inference.pth",
-                "d0a7a6d99dcfbd8ea605e83354b8c1225bbd6aab6656ca07793df9a7c08db5a4",
+                "d0a7a6d99dcfbd8ea605e83354b8c1225bbd6aab6656ca07793df9a7c08db5a4", 2_841_247,
             ),
         ),
         published=published.DDISTILL_SR,
@@ -230,7 +235,7 @@ _ENTRIES = (
         weights=(
             OfficialWeights(
                 "DIPNet.pth", 4, f"{_DIPNET_REPO}/69f43a7/model_zoo/DIPNet.pth",
-                "7495450802b78cd15f4892851b2479de6605b24f1df1dbbfcaa5227201d61cc1",
+                "7495450802b78cd15f4892851b2479de6605b24f1df1dbbfcaa5227201d61cc1", 991_924,
             ),
         ),
         published=published.DIPNET,
@@ -248,7 +253,7 @@ _ENTRIES = (
         weights=(
             OfficialWeights(
                 "EDIPv1.pth", 4, f"{_DIPNET_REPO}/587817b/model_zoo/team34_EDIPv1.pth",
-                "e73117a666dc2a82efc1f4d252cf052178fe1026bddad295ea4b285ae60d1dc3",
+                "e73117a666dc2a82efc1f4d252cf052178fe1026bddad295ea4b285ae60d1dc3", 857_131,
             ),
         ),
         published=published.EDIPV1,
@@ -320,7 +325,8 @@ def get_entry(name: str) -> ZooEntry:
     raise DistillsrError(f"unknown model {name!r}{hint}")
 
 
-def _check_scale(entry: ZooEntry, scale: object) -> int:
+def check_scale(entry: ZooEntry, scale: object) -> int:
+    """``scale`` when it is a positive integer the entry supports; a one-line error otherwise."""
     if not isinstance(scale, int) or isinstance(scale, bool) or scale < 1:
         raise DistillsrError(f"scale must be a positive integer, got {scale!r}")
     if not entry.supports(scale):
@@ -331,7 +337,7 @@ def _check_scale(entry: ZooEntry, scale: object) -> int:
 def build_model(name: str, scale: int, **overrides) -> SRModel:
     """Build a zoo model at ``scale`` with fresh weights as an :class:`SRModel` in eval mode."""
     entry = get_entry(name)
-    network = entry.build(_check_scale(entry, scale), **overrides)
+    network = entry.build(check_scale(entry, scale), **overrides)
     return SRModel(
         network=network,
         name=entry.name,
@@ -341,65 +347,3 @@ def build_model(name: str, scale: int, **overrides) -> SRModel:
         metadata={"kwargs": {**entry.defaults, **overrides}, "form": entry.form},
         min_size=entry.min_size,
     ).eval()
-
-
-def load_model(name: str | None, scale: int | None, weights: str | None) -> SRModel:
-    """A zoo model with weights from a distillsr checkpoint or an official file.
-
-    ``name`` and ``scale`` may be None when ``weights`` is given (the file says what it is); when
-    given, they must agree with the file, or the error names the mismatch.
-    """
-    if weights is None:
-        if name is None or scale is None:
-            raise DistillsrError("give a model name and a scale, or a weights file")
-        return build_model(name, scale)
-    from distillsr.checkpoints.load import load_state_dict_strictly, read_weights
-
-    wanted = None if name is None else get_entry(name).name  # a typo fails before the file is read
-    loaded = read_weights(weights, model=wanted, scale=scale)
-    info = loaded.info
-    try:  # the file's own description may be wrong: the error must name the file
-        entry = get_entry(info.model)
-        checked_scale = _check_scale(entry, info.scale)
-    except DistillsrError as error:
-        raise DistillsrError(f"{weights}: its metadata does not describe a zoo model ({error})") from None
-    if wanted is not None and wanted != entry.name:
-        raise DistillsrError(f"{weights} holds the model {info.model} x{info.scale}, not {name}")
-    if scale is not None and scale != info.scale:
-        raise DistillsrError(f"{weights} is a x{info.scale} {info.model} model, but x{scale} was asked for")
-    network = _network_of(entry, checked_scale, info)
-    get_logger(__name__).debug(
-        f"{weights}: {entry.name} x{checked_scale}, {info.form} form, input range 0-{info.input_range:g}, "
-        f"{info.provenance.get('layout', 'distillsr checkpoint')}"
-    )
-    load_state_dict_strictly(network, loaded.state_dict, f"{entry.name} x{info.scale}")
-    return SRModel(
-        network=network,
-        name=entry.name,
-        scale=info.scale,
-        input_range=info.input_range,
-        in_channels=entry.in_channels,
-        metadata={"kwargs": {**entry.defaults, **info.kwargs}, "form": info.form, "provenance": info.provenance, "weights": str(weights)},
-        min_size=entry.min_size,
-    ).eval()
-
-
-def _network_of(entry: ZooEntry, scale: int, info) -> nn.Module:
-    """The network a checkpoint's tensors fit: built, folded if the file holds a folded train-form
-    model (a ``reparameterize`` stage's output), then narrowed to its pruned widths.
-
-    Folding comes before narrowing because pruning happens after reparameterization (DIPNet: the
-    RRRB identity needs equal widths): the widths describe the folded layers.
-    """
-    from distillsr.nn.reparam import deploy, is_deployed
-
-    kwargs = dict(info.kwargs)
-    widths = kwargs.pop(PRUNED_WIDTHS, None)
-    network = entry.build(scale, **kwargs)
-    if info.form == "deploy" and not is_deployed(network):
-        network = deploy(network)
-    if widths:
-        from distillsr.compression.pruning.surgery import apply_widths
-
-        apply_widths(network, widths, entry.name)
-    return network

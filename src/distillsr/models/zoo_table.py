@@ -1,12 +1,30 @@
-"""The ``distillsr zoo`` listing: what each model is, what it costs, and what it scored where."""
+"""The ``distillsr zoo`` listing: what each model is, what it costs, what it scored where, and
+whether its official weights are already on this machine.
+
+The built-in model comes first, as the row ``builtin``: it is what ``upscale`` and ``eval`` use
+when no model is named, so a user comparing models sees it next to the zoo. Its facts come from
+its model card (read from the shipped file's header), its MACs are counted like every other row's.
+
+Listing never downloads anything: the weights column only looks at the cache
+(:func:`distillsr.checkpoints.official_download.cached_path`, a record and a ``stat``). The
+``checkpoints`` helpers are imported inside the functions that need them: the zoo itself
+(:mod:`distillsr.models.zoo`) stays free of them, and the listing is the one place that reports on both.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
+from distillsr.errors import DistillsrError
 from distillsr.models.zoo import ZOO, ZooEntry, get_entry
 
+if TYPE_CHECKING:
+    from distillsr.checkpoints.format import CheckpointInfo
+
 NTIRE_INPUT = (1, 3, 256, 256)
+WEIGHTS_WIDTH = 20  # "download (1023.9 KB)"
 
 
 def macs_at_ntire_input(entry: ZooEntry, scale: int) -> int | None:
@@ -46,14 +64,108 @@ def _scores_cell(entry: ZooEntry, scale: int) -> str:
     )
 
 
+def weights_cell(entry: ZooEntry, scale: int) -> str:
+    """``cached`` when the official file for ``scale`` is verified in the cache, ``download (SIZE)``
+    when it is published but not fetched yet, ``-`` when none is published for that scale.
+
+    Looks only at the cache (a record and a ``stat``): listing the zoo never hashes or downloads.
+    """
+    from distillsr.checkpoints.official_download import cached_path, select_weights
+    from distillsr.data.catalogue import format_size
+
+    weights = select_weights(entry, scale, exact=True)
+    if weights is None:
+        return "-"
+    return "cached" if cached_path(entry.name, weights) is not None else f"download ({format_size(weights.size)})"
+
+
+def _builtin_info(scale: int) -> CheckpointInfo:
+    """The checkpoint description of the shipped file (architecture, its hyperparameters, form, range)."""
+    from distillsr.checkpoints.builtin import builtin_file, read_header
+    from distillsr.checkpoints.format import METADATA_KEY, CheckpointInfo
+
+    path = builtin_file(scale)
+    text = (read_header(path).get("__metadata__") or {}).get(METADATA_KEY)
+    if not isinstance(text, str):
+        raise DistillsrError(f"{path}: not a distillsr checkpoint")
+    return CheckpointInfo.from_json(text, str(path))
+
+
+def _card_scores_cell(card: dict) -> str:
+    """The card's Set5/Set14 scores in the published column's words (measured by distillsr: ``card``)."""
+    shown = []
+    for score in card.get("scores") or ():
+        if not isinstance(score, dict) or score.get("dataset") not in ("Set5", "Set14") or score.get("psnr") is None:
+            continue
+        ssim = f"/{score['ssim']:.4f}" if score.get("ssim") is not None else ""
+        shown.append(f"{score['dataset']} {score['psnr']:.2f}{ssim} ({score.get('protocol', '?')}, model card)")
+    return "; ".join(shown) or "-"
+
+
+def builtin_rows(scale: int, macs: bool) -> list[str]:
+    """The ``builtin`` row and its description line; a short note when ``scale`` is not shipped
+    (x2/x3 may be missing from an installation) or the file cannot be read."""
+    from distillsr.checkpoints.builtin import BUILTIN_NAME, builtin_card, builtin_scales
+
+    scales = builtin_scales()
+    listed = ",".join(map(str, scales)) or "none"
+    if not scales:
+        return [f"{BUILTIN_NAME:<15} {listed:<8} (no built-in models in this installation: reinstall distillsr)"]
+    if scale not in scales:
+        return [f"{BUILTIN_NAME:<15} {listed:<8} (no x{scale})"]
+    try:
+        card = builtin_card(scale)
+        info = _builtin_info(scale)
+    except DistillsrError as error:  # a damaged installation: say so in the row, list the rest
+        return [f"{BUILTIN_NAME:<15} {listed:<8} (unreadable: {error})"]
+    params = card.get("params")
+    params_cell = f"{params:,}" if isinstance(params, int) else "?"
+    gmacs = "-"
+    if macs:
+        counted = _count_built(get_entry(info.model), scale, info.kwargs) if info.model in ZOO else None
+        gmacs = f"{counted / 1e9:.2f}" if counted is not None else "n/a"
+    data = card.get("data")
+    trained = f", trained on {data}" if data else ""
+    return [
+        f"{BUILTIN_NAME:<15} {listed:<8} {info.form:<7} {info.input_range:>5g} {params_cell:>11} {gmacs:>11} "
+        f"{'shipped':<{WEIGHTS_WIDTH}}  {_card_scores_cell(card)}",
+        f"{'':<15} distillsr's own model (the default of upscale and eval): {info.model} architecture{trained}; "
+        f"source: {card.get('recipe', 'distillsr')}",
+    ]
+
+
+def _count_built(entry: ZooEntry, scale: int, kwargs: dict) -> int | None:
+    """MACs at the NTIRE input of ``entry`` built with ``kwargs`` (the built-in model's own widths)."""
+    from distillsr.efficiency import count_ops
+
+    with torch.device("meta"):
+        network = entry.build(scale, **kwargs)
+    try:
+        return count_ops(network, NTIRE_INPUT, device="meta").macs
+    except Exception:  # as in macs_at_ntire_input: a forward that needs real data
+        return None
+
+
 def format_zoo_table(scale: int = 4, macs: bool = True, names: list[str] | None = None) -> str:
-    """One row per model; parameters and MACs at ``scale``; published Set5/Set14 with protocol."""
+    """One row per model, the built-in one first; parameters and MACs at ``scale``; whether the
+    official weights are cached; published Set5/Set14 with protocol.
+
+    ``names`` picks rows (``builtin`` or zoo names, in that order); by default every model is listed.
+    """
+    from distillsr.checkpoints.builtin import BUILTIN_NAME, is_builtin
     from distillsr.efficiency import count_parameters
 
-    entries = [get_entry(n) for n in names] if names else list(ZOO.values())
-    header = f"{'model':<15} {'scales':<8} {'form':<7} {'range':>5} {'params':>11} {'GMACs@256²':>11}  published / reference (x{scale})"
+    wanted = names if names else [BUILTIN_NAME, *ZOO]
+    rows: list[ZooEntry | None] = [None if is_builtin(name) else get_entry(name) for name in wanted]  # typos fail first
+    header = (
+        f"{'model':<15} {'scales':<8} {'form':<7} {'range':>5} {'params':>11} {'GMACs@256²':>11} "
+        f"{'weights':<{WEIGHTS_WIDTH}}  published / reference (x{scale})"
+    )
     lines = [header, "-" * len(header)]
-    for entry in entries:
+    for entry in rows:
+        if entry is None:
+            lines.extend(builtin_rows(scale, macs))
+            continue
         scales = ",".join(map(str, entry.scales)) if entry.scales else "any"
         if not entry.supports(scale):
             lines.append(f"{entry.name:<15} {scales:<8} (no x{scale})")
@@ -66,9 +178,10 @@ def format_zoo_table(scale: int = 4, macs: bool = True, names: list[str] | None 
             gmacs = f"{counted / 1e9:.2f}" if counted is not None else "n/a"
         widths = _widths_cell(entry, scale)
         lines.append(
-            f"{entry.name:<15} {scales:<8} {entry.form:<7} {entry.input_range:>5g} {params:>11,} {gmacs:>11}  "
-            f"{_scores_cell(entry, scale)}"
+            f"{entry.name:<15} {scales:<8} {entry.form:<7} {entry.input_range:>5g} {params:>11,} {gmacs:>11} "
+            f"{weights_cell(entry, scale):<{WEIGHTS_WIDTH}}  {_scores_cell(entry, scale)}"
         )
         lines.append(f"{'':<15} {entry.description}{widths}; source: {entry.source}")
     lines.append("MACs = multiply-accumulates of one 3x256x256 LR forward (the NTIRE challenges' 'FLOPs').")
+    lines.append("weights = the official file: cached (on this machine), or downloaded on first use by -m NAME.")
     return "\n".join(lines)

@@ -65,7 +65,7 @@ def test_a_wrongly_shaped_key_tensor_is_rejected_not_raised():
 def test_inner_shapes_are_left_to_the_strict_load_which_names_the_tensor(tmp_path):
     """Only the shapes that carry hyperparameters are read here; the load that follows checks every tensor."""
     from distillsr.errors import DistillsrError
-    from distillsr.models.zoo import load_model
+    from distillsr.checkpoints.model_loading import load_model
 
     state = _official_layout(IMDN(scale=2, channels=16, num_blocks=1))
     state["module.IMDB1.c3.weight"] = torch.zeros(16, 12, 1, 1)

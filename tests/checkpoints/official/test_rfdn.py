@@ -7,7 +7,7 @@ import torch
 from support import official_weights, require_shared
 
 from distillsr.checkpoints.load import read_weights
-from distillsr.models.zoo import load_model
+from distillsr.checkpoints.model_loading import load_model
 
 
 def test_e_rfdn_input_range_is_recorded_and_matters():

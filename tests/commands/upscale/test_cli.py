@@ -47,6 +47,55 @@ def test_scale_other_than_the_models_resizes_with_a_note(tmp_path, upscale, phot
     assert any(f"resized to x{scale}" in line for line in upscale.lines(err, "note:"))
 
 
+def _no_network(monkeypatch) -> None:
+    """Any attempt to open a connection fails the test loudly."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the network was used")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def test_no_model_means_the_built_in_one_offline(tmp_path, upscale, photos, monkeypatch):
+    """`distillsr upscale photo.png -o out/`: no -m, no -w, no network, a x4 result by the shipped model."""
+    _no_network(monkeypatch)
+    source = photos.save(tmp_path / "photo.png", photos.astronaut()[:40, :52])
+    code, _, err = upscale(str(source), "-o", str(tmp_path / "out"), "-q")
+    assert code == 0, err
+    assert "model builtin x4" in err
+    result = read_image(tmp_path / "out" / "photo.png")
+    assert result.shape == (160, 208, 3)
+    expected = api.upscale(read_image(source), "builtin")
+    assert np.array_equal(result, expected)
+
+
+@pytest.mark.parametrize("scale", [2, 3])
+def test_a_scale_picks_the_built_in_model_of_that_scale(tmp_path, upscale, photos, scale):
+    from distillsr.checkpoints.builtin import builtin_scale_for
+
+    source = photos.save(tmp_path / "photo.png", photos.astronaut()[:30, :36])
+    code, _, err = upscale(str(source), "-o", str(tmp_path / "out"), "-s", str(scale), "-q")
+    assert code == 0, err
+    assert f"model builtin x{builtin_scale_for(scale)}" in err
+    assert read_image(tmp_path / "out" / "photo.png").shape == (30 * scale, 36 * scale, 3)
+
+
+def test_the_real_command_needs_no_flag(tmp_path, photos):
+    source = photos.save(tmp_path / "photo.png", photos.astronaut()[:24, :24])
+    env = {**os.environ, "DISTILLSR_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-m", "distillsr", "upscale", str(source), "-o", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert read_image(tmp_path / "out" / "photo.png").shape == (96, 96, 3)
+
+
+def test_no_input_is_one_line(tmp_path, upscale):
+    code, _, err = upscale("-o", str(tmp_path / "out"))
+    assert code == 1 and "no input given" in err and "Traceback" not in err
+
+
 def test_default_tile_is_auto_and_the_result_matches_untiled(tmp_path, upscale, photos):
     source = str(photos.save(tmp_path / "a.png", photos.astronaut()))
     assert upscale("-i", source, "-o", str(tmp_path / "auto"), "-m", "bicubic", "-s", "2", "-q")[0] == 0
@@ -57,7 +106,6 @@ def test_default_tile_is_auto_and_the_result_matches_untiled(tmp_path, upscale, 
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        ((), "no model given"),
         (("-m", "e-rfdn"), "needs trained weights"),
         (("-m", "bicubic"), "give -s/--scale"),
         (("-m", "no-such-model", "-w", "x.pth"), "unknown model"),

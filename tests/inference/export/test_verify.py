@@ -16,7 +16,8 @@ from distillsr.inference.export.verify import (
     verification_tensor,
 )
 from distillsr.models.sr_model import SRModel
-from distillsr.models.zoo import ZOO, load_model
+from distillsr.checkpoints.model_loading import load_model
+from distillsr.models.zoo import ZOO
 
 try:  # the verification itself needs the onnx extra; the batch and image checks do not
     import onnx  # noqa: F401

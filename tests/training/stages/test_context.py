@@ -9,7 +9,7 @@ import torch
 
 from distillsr.checkpoints.format import read_checkpoint
 from distillsr.errors import DistillsrError
-from distillsr.models.zoo import load_model
+from distillsr.checkpoints.model_loading import load_model
 from distillsr.training.distributed import ProcessInfo
 from distillsr.training.state import load_training_state
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from distillsr.errors import DistillsrError
+
 
 @dataclass
 class Conversion:
@@ -43,3 +45,93 @@ def upsampler_scale(out_channels: int, image_channels: int = 3) -> int | None:
 def are_conv_weights(state_dict: dict[str, torch.Tensor], *names: str) -> bool:
     """Whether each named tensor is 4-D, as a conv weight is: detectors read shapes from them."""
     return all(state_dict[name].dim() == 4 for name in names)
+
+
+class LayoutMismatch(DistillsrError):
+    """A state dict in a family's official key layout whose tensors do not fit the network that
+    the hyperparameters read from it build.
+
+    Detectors raise it instead of returning None once the family's own names are present: "not a
+    layout distillsr knows" would hide which tensor is wrong. The message names no file (a detector
+    only sees tensors); :func:`distillsr.checkpoints.load.read_weights` prefixes it.
+    """
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "[" + ",".join(str(d) for d in shape) + "]"
+
+
+def _first(names: list[str], limit: int = 3) -> str:
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def network_shapes(model: str, scale: int, kwargs: dict) -> dict[str, tuple[int, ...]]:
+    """Keys and shapes of the zoo model ``model`` as ``load_model`` builds it from these kwargs.
+
+    Built through the zoo entry (defaults, then ``kwargs``), so what is checked is exactly what
+    will be loaded, on the meta device: no memory, no initialisation, milliseconds even at full size.
+    """
+    from distillsr.models.zoo import get_entry
+
+    with torch.device("meta"):
+        network = get_entry(model).build(scale, **kwargs)
+    return {name: tuple(tensor.shape) for name, tensor in network.state_dict().items()}
+
+
+def check_layout(
+    state_dict: dict[str, torch.Tensor], model: str, scale: int, kwargs: dict, layout: str
+) -> None:
+    """Raise :class:`LayoutMismatch` unless ``state_dict`` has exactly the keys and shapes of the
+    network the inferred hyperparameters build.
+
+    Every detector ends here, so no family accepts a file on a few telling shapes and leaves the
+    rest to fail later (or, for a tensor the model would broadcast, never). ``layout`` says what was
+    recognised; the message names the first missing, unexpected and mis-shaped tensors.
+    """
+    try:
+        expected = network_shapes(model, scale, kwargs)
+    except (DistillsrError, ValueError, RuntimeError, ZeroDivisionError) as error:
+        raise LayoutMismatch(
+            f"recognised as {layout}, but those shapes imply {model} x{scale} with {kwargs}, which does not build ({error})"
+        ) from None
+    missing = [name for name in expected if name not in state_dict]
+    unexpected = [name for name in state_dict if name not in expected]
+    mismatched = [
+        f"{name} {_shape_text(tuple(state_dict[name].shape))} vs {_shape_text(shape)}"
+        for name, shape in expected.items()
+        if name in state_dict and tuple(state_dict[name].shape) != shape
+    ]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} missing tensor(s) ({_first(missing)})")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected tensor(s) ({_first(unexpected)})")
+    if mismatched:
+        problems.append(f"{len(mismatched)} shape mismatch(es) (checkpoint vs model: {_first(mismatched)})")
+    if problems:
+        raise LayoutMismatch(
+            f"recognised as {layout}, but its tensors do not fit the {model} x{scale} network those shapes imply: "
+            + "; ".join(problems)
+        )
+
+
+def agrees_with_defaults(model: str, kwargs: dict) -> bool:
+    """Whether ``kwargs`` equal the zoo entry's defaults on every key both name."""
+    from distillsr.models.zoo import get_entry
+
+    defaults = get_entry(model).defaults
+    return all(defaults[key] == value for key, value in kwargs.items() if key in defaults)
+
+
+def zoo_name(candidates: tuple[str, ...], kwargs: dict) -> str:
+    """The first zoo entry among ``candidates`` whose defaults agree with ``kwargs``; the last
+    candidate otherwise (the family's general entry).
+
+    Entries of one family share a constructor, so any of them builds the same network from the
+    full kwargs; the name matters because ``load_model(name, ...)`` refuses a file that holds
+    another model, so a released configuration is named as the zoo names it (EDIPv1, RFDN-L).
+    """
+    for name in candidates[:-1]:
+        if agrees_with_defaults(name, kwargs):
+            return name
+    return candidates[-1]

@@ -1,8 +1,9 @@
 """Recognise icandle/DDistill-SR checkpoints, deploy (``*_inference.pth``) or train-time form.
 
 The official module names are distillsr's, so conversion is a read of the hyperparameters from
-tensor shapes followed by an exact check: the implied :class:`~distillsr.models.ddistill.DDistillSR`
-is built on the meta device and its keys and shapes must equal the checkpoint's. The first gate is
+tensor shapes followed by the exact check every family runs (:func:`~.conversion.check_layout`):
+the implied :class:`~distillsr.models.ddistill.DDistillSR` is built on the meta device and its keys
+and shapes must equal the checkpoint's, or the tensors that differ are named. The first gate is
 the dynamic branch (``dy_branch``), which no RFDN / IMDN / DIPNet checkpoint has although they
 share names such as ``fea_conv``, ``B1.c1_r`` and ``esa.conv1``.
 """
@@ -15,6 +16,7 @@ import torch
 
 from distillsr.checkpoints.official.conversion import (
     Conversion,
+    check_layout,
     strip_prefix,
     upsampler_scale,
 )
@@ -23,16 +25,15 @@ _DYNAMIC = "B1.c1_r.unit.dy_branch.q.weight"
 _DEPLOY = "B1.c1_r.unit.dbb_reparam.weight"
 _TRAIN = "B1.c1_r.unit.dbb_origin.conv.weight"
 _UPSAMPLER = re.compile(r"upsamplerx(\d+)\.0\.weight")
+_BLOCK = re.compile(r"B(\d+)\.")
 
 # (in_channels, channels, num_blocks, fusion_rank, scale) of the released checkpoint.
 _RELEASED = (3, 56, 4, 16, 4)
 
 
 def _count_blocks(state_dict: dict[str, torch.Tensor]) -> int:
-    count = 0
-    while f"B{count + 1}.c1_r.unit.dy_branch.q.weight" in state_dict:
-        count += 1
-    return count
+    """The highest ``B<i>`` index: a block with a tensor missing still counts, so the check names that tensor."""
+    return max((int(m.group(1)) for key in state_dict if (m := _BLOCK.match(key))), default=0)
 
 
 def _read_config(state_dict: dict[str, torch.Tensor]) -> dict | None:
@@ -62,15 +63,6 @@ def _read_config(state_dict: dict[str, torch.Tensor]) -> dict | None:
     }
 
 
-def _expected_shapes(kwargs: dict) -> dict[str, tuple[int, ...]]:
-    """Keys and shapes of ``DDistillSR(**kwargs)``, built on the meta device (no memory, no init)."""
-    from distillsr.models.ddistill import DDistillSR
-
-    with torch.device("meta"):
-        model = DDistillSR(**kwargs)
-    return {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
-
-
 def _describe(kwargs: dict) -> str:
     form = "deploy" if kwargs["deploy"] else "train-time"
     signature = (kwargs["in_channels"], kwargs["channels"], kwargs["num_blocks"], kwargs["fusion_rank"], kwargs["scale"])
@@ -83,7 +75,11 @@ def _describe(kwargs: dict) -> str:
 
 
 def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
-    """A :class:`Conversion` for a DDistill-SR state dict (either form); None for any other layout."""
+    """A :class:`Conversion` for a DDistill-SR state dict (either form); None for any other layout.
+
+    None when the layout's names are absent or the shapes that carry the hyperparameters cannot be
+    read; :class:`~.conversion.LayoutMismatch` when they are read but the tensors do not fit.
+    """
     if not isinstance(state_dict, dict) or not state_dict:
         return None
     state_dict = strip_prefix(state_dict)
@@ -94,14 +90,9 @@ def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
     config = _read_config(state_dict)
     if config is None or config["num_blocks"] < 1:
         return None
-    try:
-        expected = _expected_shapes(config)
-    except (ValueError, RuntimeError):
-        return None
-    if {name: tuple(tensor.shape) for name, tensor in state_dict.items()} != expected:
-        return None
     layout = _describe(config)
     scale = config.pop("scale")
+    check_layout(state_dict, "ddistill-sr", scale, config, layout)
     return Conversion(
         model="ddistill-sr",
         scale=scale,

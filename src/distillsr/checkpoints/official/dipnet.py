@@ -1,10 +1,13 @@
 """Recognise xiumu00/DIPNet checkpoints (``DIPNet.pth``, ``team34_EDIPv1.pth``) by key layout.
 
 The official module names are already distillsr's, so conversion is only a read of the
-hyperparameters from tensor shapes followed by an exact check: the recognised configuration is
-instantiated on the meta device and its keys and shapes must equal the checkpoint's. That check
-is what keeps RFDN / IMDN / DDistill-SR checkpoints (which share names such as ``c1_r`` and
-``esa.conv1``) from being mistaken for DIPNet, without a hand-written list of exclusions.
+hyperparameters from tensor shapes followed by the exact check every family runs
+(:func:`~.conversion.check_layout`): the recognised configuration is built on the meta device and
+its keys and shapes must equal the checkpoint's, or the tensors that differ are named.
+
+EDIPv1 differs from DIPNet in its widths (32 mid channels) and its trunk biases (``conv_1``,
+``conv_2``, the upsampler). A file with EDIPv1's widths and biases is named ``edipv1`` at any
+scale, any other ``dipnet`` with the widths it has (one constructor builds both).
 
 The layout is the same as RLFN's, so an RLFN-shaped checkpoint (biases inside the blocks, equal
 trunk and mid widths) is recognised too, as the DIPNet configuration computing the same function.
@@ -12,12 +15,17 @@ trunk and mid widths) is recognised too, as the DIPNet configuration computing t
 
 from __future__ import annotations
 
+import re
+
 import torch
 
 from distillsr.checkpoints.official.conversion import (
     Conversion,
+    agrees_with_defaults,
+    check_layout,
     strip_prefix,
     upsampler_scale,
+    zoo_name,
 )
 
 _REQUIRED = (
@@ -28,26 +36,12 @@ _REQUIRED = (
     "conv_2.weight",
     "upsampler.0.weight",
 )
-
-# (channels, mid_channels, esa_channels, num_blocks, bias, block_bias, scale) of the two releases.
-_DIPNET = (44, 38, 16, 4, False, False, 4)
-_EDIPV1 = (44, 32, 16, 4, True, False, 4)
+_BLOCK = re.compile(r"block_(\d+)\.")
 
 
 def _count_blocks(state_dict: dict[str, torch.Tensor]) -> int:
-    count = 0
-    while f"block_{count + 1}.c1_r.weight" in state_dict:
-        count += 1
-    return count
-
-
-def _expected_shapes(kwargs: dict) -> dict[str, tuple[int, ...]]:
-    """Keys and shapes of ``DIPNet(**kwargs)``, built on the meta device (no memory, no init cost)."""
-    from distillsr.models.dipnet import DIPNet
-
-    with torch.device("meta"):
-        model = DIPNet(**kwargs)
-    return {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+    """The highest ``block_<i>`` index: a block with a tensor missing still counts, so the check names that tensor."""
+    return max((int(m.group(1)) for key in state_dict if (m := _BLOCK.match(key))), default=0)
 
 
 def _read_config(state_dict: dict[str, torch.Tensor]) -> dict | None:
@@ -74,25 +68,26 @@ def _read_config(state_dict: dict[str, torch.Tensor]) -> dict | None:
     }
 
 
-def _describe(kwargs: dict) -> tuple[str, str]:
-    """Zoo name and a human description of the recognised configuration."""
-    signature = (
-        kwargs["channels"], kwargs["mid_channels"], kwargs["esa_channels"], kwargs["num_blocks"],
-        kwargs["bias"], kwargs["block_bias"], kwargs["scale"],
-    )
-    if kwargs["in_channels"] == 3 and signature == _DIPNET:
-        return "dipnet", "DIPNet.pth (xiumu00/DIPNet), DIPNet x4"
-    if kwargs["in_channels"] == 3 and signature == _EDIPV1:
-        return "edipv1", "team34_EDIPv1.pth (xiumu00/DIPNet), EDIPv1 x4"
+def _describe(model: str, scale: int, kwargs: dict) -> str:
+    """A human description of the recognised configuration (the release's file name when it is one)."""
+    released = scale == 4 and kwargs["in_channels"] == 3 and not kwargs["block_bias"]
+    if released and model == "dipnet" and agrees_with_defaults("dipnet", kwargs):
+        return "DIPNet.pth (xiumu00/DIPNet), DIPNet x4"
+    if released and model == "edipv1":
+        return "team34_EDIPv1.pth (xiumu00/DIPNet), EDIPv1 x4"
     widths = (
         f"{kwargs['num_blocks']} blocks, {kwargs['channels']}/{kwargs['mid_channels']} channels, "
         f"ESA {kwargs['esa_channels']}, trunk bias {kwargs['bias']}, block bias {kwargs['block_bias']}"
     )
-    return "dipnet", f"DIPNet-family layout ({widths}), x{kwargs['scale']}"
+    return f"DIPNet-family layout ({widths}), x{scale}"
 
 
 def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
-    """A :class:`Conversion` for a DIPNet / EDIPv1 state dict; None for any other layout."""
+    """A :class:`Conversion` for a DIPNet / EDIPv1 state dict; None for any other layout.
+
+    None when the layout's names are absent or the shapes that carry the hyperparameters cannot be
+    read; :class:`~.conversion.LayoutMismatch` when they are read but the tensors do not fit.
+    """
     if not isinstance(state_dict, dict) or not state_dict:
         return None
     state_dict = strip_prefix(state_dict)
@@ -105,15 +100,10 @@ def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
     config = _read_config(state_dict)
     if config is None or config["num_blocks"] < 1:
         return None
-    try:
-        expected = _expected_shapes(config)
-    except (ValueError, RuntimeError):
-        return None
-    actual = {name: tuple(tensor.shape) for name, tensor in state_dict.items()}
-    if actual != expected:
-        return None
-    model, layout = _describe(config)
     scale = config.pop("scale")
+    model = zoo_name(("edipv1", "dipnet"), config)
+    layout = _describe(model, scale, config)
+    check_layout(state_dict, model, scale, config, layout)
     return Conversion(
         model=model,
         scale=scale,

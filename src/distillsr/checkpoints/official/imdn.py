@@ -1,4 +1,10 @@
-"""Recognise IMDN checkpoints (``Zheng222/IMDN``'s ``IMDN_x{2,3,4}.pth``, keys prefixed ``module.``)."""
+"""Recognise IMDN checkpoints (``Zheng222/IMDN``'s ``IMDN_x{2,3,4}.pth``, keys prefixed ``module.``).
+
+The module names under the prefix are distillsr's. Channels come from ``fea_conv``, blocks from
+the ``IMDB<i>`` names, the scale from the pixel-shuffle width; the distillation rate (1/4) and the
+CCA reduction (16) are fixed by the architecture, so a file with other inner widths is refused by
+the layout check (:func:`~.conversion.check_layout`), which names the tensors that do not fit.
+"""
 
 from __future__ import annotations
 
@@ -9,28 +15,36 @@ import torch
 from distillsr.checkpoints.official.conversion import (
     Conversion,
     are_conv_weights,
+    check_layout,
     strip_prefix,
     upsampler_scale,
 )
 
+_REQUIRED = ("fea_conv.weight", "IMDB1.c1.weight", "IMDB1.cca.conv_du.0.weight", "upsampler.0.weight")
+_BLOCK = re.compile(r"IMDB(\d+)\.")
+
 
 def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
-    """An IMDN layout: ``fea_conv``, blocks ``IMDB<i>`` with ``c1``..``c5`` and ``cca``, ``c.0``."""
+    """An IMDN layout: ``fea_conv``, blocks ``IMDB<i>`` with ``c1``..``c5`` and ``cca``, ``c.0``.
+
+    None when the layout's names are absent or the shapes that carry the hyperparameters cannot be
+    read; :class:`~.conversion.LayoutMismatch` when they are read but the tensors do not fit.
+    """
+    if not isinstance(state_dict, dict) or not state_dict:
+        return None
     sd = strip_prefix(state_dict)
-    if not {"fea_conv.weight", "IMDB1.c1.weight", "IMDB1.cca.conv_du.0.weight", "upsampler.0.weight"} <= set(sd):
+    if not set(_REQUIRED) <= set(sd):
+        return None
+    if not all(isinstance(value, torch.Tensor) for value in sd.values()):
         return None
     if not are_conv_weights(sd, "fea_conv.weight", "IMDB1.cca.conv_du.0.weight", "upsampler.0.weight"):
         return None
-    num_blocks = max(int(m.group(1)) for key in sd if (m := re.match(r"IMDB(\d+)\.", key)))
-    channels, in_channels = sd["fea_conv.weight"].shape[:2]
+    num_blocks = max(int(m.group(1)) for key in sd if (m := _BLOCK.match(key)))
+    channels, in_channels = (int(d) for d in sd["fea_conv.weight"].shape[:2])
     scale = upsampler_scale(sd["upsampler.0.weight"].shape[0], in_channels)
     if scale is None:
         return None
-    return Conversion(
-        model="imdn",
-        scale=scale,
-        kwargs={"in_channels": int(in_channels), "channels": int(channels), "num_blocks": num_blocks},
-        state_dict=sd,
-        layout=f"IMDN layout (Zheng222/IMDN): {num_blocks} blocks x {channels} channels, x{scale}",
-        input_range=1.0,
-    )
+    kwargs = {"in_channels": in_channels, "channels": channels, "num_blocks": num_blocks}
+    layout = f"IMDN layout (Zheng222/IMDN): {num_blocks} blocks x {channels} channels, x{scale}"
+    check_layout(sd, "imdn", scale, kwargs, layout)
+    return Conversion(model="imdn", scale=scale, kwargs=kwargs, state_dict=sd, layout=layout, input_range=1.0)

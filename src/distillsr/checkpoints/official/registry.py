@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from distillsr.checkpoints.official.conversion import Conversion
+from distillsr.checkpoints.official.conversion import Conversion, LayoutMismatch
 
 
 def _detectors():
@@ -15,9 +15,21 @@ def _detectors():
 
 
 def detect_official(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
-    """The first family that recognises ``state_dict``, or None."""
+    """The first family that recognises ``state_dict``; None when no family's names are there.
+
+    A family whose names are there but whose tensors do not fit raises
+    :class:`~.conversion.LayoutMismatch` naming them; the other families are still asked first, so
+    one family's near miss never hides another's exact match.
+    """
+    mismatch: LayoutMismatch | None = None
     for detect in _detectors():
-        conversion = detect(state_dict)
+        try:
+            conversion = detect(state_dict)
+        except LayoutMismatch as error:
+            mismatch = mismatch or error
+            continue
         if conversion is not None:
             return conversion
+    if mismatch is not None:
+        raise mismatch
     return None

@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     folder = Path(args.output)
     options = OutputOptions(folder, args.suffix, args.format, args.quality, args.overwrite)
     check_output_folder(folder)  # before the inputs are listed and the model loaded: it costs nothing
-    sources = collect_inputs(args.input, recursive=args.recursive, exclude=folder, report=_report)
+    sources = collect_inputs(_inputs(args), recursive=args.recursive, exclude=folder, report=_report)
     jobs = plan_jobs(sources, options)
     model = api.resolve_model(args.model, weights=args.weights, scale=args.scale, backend=args.backend)
     outscale = api.output_scale(model, args.scale)
@@ -123,6 +123,13 @@ def run(args: argparse.Namespace) -> int:
     return 0 if summary.failed == 0 else 1
 
 
+def _inputs(args: argparse.Namespace) -> list[str]:
+    inputs = [*args.inputs, *args.more_inputs]
+    if not inputs:
+        raise DistillsrError("no input given: name image files, folders or glob patterns (distillsr upscale photo.jpg -o out/)")
+    return inputs
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     up = commands.add_parser(
         "upscale",
@@ -130,18 +137,22 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Upscale images into an output folder. One failing file is reported and the rest go on; "
         "the exit code is 1 if any failed.",
     )
-    up.add_argument("-i", "--input", nargs="+", action="extend", required=True, metavar="INPUT",
+    up.add_argument("inputs", nargs="*", metavar="INPUT",
                     help="image files, folders and glob patterns (quote them: expanded here, ** for subfolders)")
+    up.add_argument("-i", "--input", dest="more_inputs", nargs="+", action="extend", default=[], metavar="INPUT",
+                    help="more inputs, as Real-ESRGAN spells them")
     up.add_argument("-o", "--output", required=True, metavar="FOLDER",
                     help="output folder (created); inputs are never overwritten")
     up.add_argument("-r", "--recursive", action="store_true", help="include images in subfolders of input folders")
     up.add_argument("-m", "--model", "-n", "--model_name", dest="model", metavar="MODEL",
-                    help="a checkpoint file (.safetensors, official .pth) or a zoo name (then give -w; "
-                    "bicubic needs none). Required for now: there is no default model yet")
+                    help="builtin (the default: distillsr's own x2/x3/x4 model, shipped with the package), "
+                    "a zoo name (e.g. e-rfdn: without -w its official weights, downloaded once into "
+                    "$DISTILLSR_HOME; bicubic needs none) or a checkpoint file (.safetensors, official .pth)")
     up.add_argument("-w", "--weights", metavar="FILE", help="weights for a zoo model name given with -m")
     up.add_argument("-s", "--scale", "--outscale", dest="scale", type=positive_float, metavar="SCALE",
-                    help="output scale (default: the model's); another value resizes the model's output "
-                    "with MATLAB bicubic. Required for -m bicubic")
+                    help="output scale (default 4 with the built-in model, else the model's own); the built-in "
+                    "model of that scale is used (x2, x3, x4), and any other value resizes a model's "
+                    "output with MATLAB bicubic. Required for -m bicubic")
     up.add_argument("-t", "--tile", type=_tile, default="auto", metavar="N|auto",
                     help="tile side in input pixels; 0: no tiling; auto: sized to fit memory (default: auto)")
     up.add_argument("--tile-pad", "--tile_pad", dest="tile_pad", type=non_negative_int, metavar="P",

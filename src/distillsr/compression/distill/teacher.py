@@ -119,7 +119,7 @@ def load_teacher(
         raise DistillsrError(
             "a teacher needs weights (a distillsr checkpoint or an official .pth); fresh weights teach nothing"
         )
-    from distillsr.models.zoo import load_model
+    from distillsr.checkpoints.model_loading import load_model
 
     teacher = Teacher(load_model(name, None, str(weights)), device=device, source=str(weights))
     if scale is not None:
