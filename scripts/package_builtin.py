@@ -1,6 +1,6 @@
 """Package a trained run as a built-in model: measured, carded, written into the package.
 
-    python scripts/package_builtin.py RUN_FOLDER --scale 4 [--pick best|final]
+    python scripts/package_builtin.py RUN_FOLDER --scale 4 [--pick best|last_ema|last]
 
 Reads ``RUN_FOLDER/models/<pick>.safetensors`` (written by ``distillsr train configs/builtin/xS.yaml``),
 measures what the card states — Set5/Set14 PSNR/SSIM under the classic protocol, parameters, MACs at
@@ -29,14 +29,21 @@ LICENCES = {
 }
 
 
-def _wall_time(run: Path) -> float:
-    """Seconds of training, from the log's last row of each stage (resumed runs keep counting)."""
+def _wall_time(run: Path, iteration: int) -> float:
+    """Seconds of training up to ``iteration``, from the log. A resumed run restarts its clock, so
+    each drop of the ``seconds`` column starts a new segment that adds to the ones before."""
     rows = list(csv.DictReader(open(run / "log.csv", newline="")))
-    per_stage: dict[str, float] = {}
+    offset, previous, wall = 0.0, 0.0, 0.0
     for row in rows:
-        if row.get("seconds"):
-            per_stage[row["stage"]] = float(row["seconds"])
-    return sum(per_stage.values())
+        if not row.get("seconds"):
+            continue
+        seconds = float(row["seconds"])
+        if seconds < previous:
+            offset += previous
+        previous = seconds
+        if int(row["iteration"]) <= iteration:
+            wall = offset + seconds
+    return wall
 
 
 def _latencies_ms(networks: list[torch.nn.Module], repeats: int = 9) -> list[float]:
@@ -80,7 +87,8 @@ def main() -> None:
     network = model.network.eval()
     dipnet = api.load_model(SHARED / "weights" / "official" / "dipnet" / "DIPNet.pth", device="cpu").network.eval()
     latency, dipnet_latency = _latencies_ms([network, dipnet])
-    iterations = sum(getattr(stage, "iterations", 0) for stage in recipe.stages)
+    recipe_iterations = sum(getattr(stage, "iterations", 0) for stage in recipe.stages)
+    iterations = int(info.provenance.get("iteration", recipe_iterations))  # a run stopped early says where
     teachers = sorted({stage.teacher.name for stage in recipe.stages if getattr(stage, "teacher", None)})
     starts = [stage.init for stage in recipe.stages if getattr(stage, "init", None)]
     lineage = sorted({"dipnet"} | set(teachers))
@@ -90,7 +98,8 @@ def main() -> None:
         "recipe": f"configs/builtin/x{args.scale}.yaml",
         "data": ", ".join(Path(folder).parent.name for folder in recipe.data.train.hr_folders) + " (HR, MATLAB bicubic LR)",
         "iterations": iterations,
-        "wall_time_minutes": round(_wall_time(args.run) / 60, 1),
+        "recipe_iterations": recipe_iterations,
+        "wall_time_minutes": round(_wall_time(args.run, iterations) / 60, 1),
         "device": f"CPU ({platform.processor() or platform.machine()}, 2 cores), torch {torch.__version__}",
         "scores": scores,
         "params": count_parameters(network).total,

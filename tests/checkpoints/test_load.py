@@ -10,8 +10,8 @@ from support.models import CallsTheShell, random_state
 
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
 from distillsr.checkpoints.load import read_torch_file, read_weights
-from distillsr.errors import DistillsrError
 from distillsr.checkpoints.model_loading import load_model
+from distillsr.errors import DistillsrError
 from distillsr.models.zoo import get_entry
 
 
@@ -81,6 +81,22 @@ def test_official_files_are_recognised(family, filename, model, scale, input_ran
     assert len(loaded.info.provenance["sha256"]) == 64
     entry = get_entry(model)
     assert any(w.sha256 == loaded.info.provenance["sha256"] for w in entry.weights)
+
+
+@pytest.mark.parametrize("family,filename,model,scale,input_range", OFFICIAL)
+def test_official_state_dicts_as_bare_safetensors_are_recognised_the_same(tmp_path, family, filename, model, scale, input_range):
+    """A ``.safetensors`` of the same tensors without distillsr metadata reads exactly as the ``.pth``."""
+    official = official_weights(family, filename)
+    from_pth = read_weights(official)
+    bare = tmp_path / f"{official.stem}.safetensors"
+    save_file({k: v.contiguous() for k, v in read_torch_file(official).items()}, bare)
+    from_safetensors = read_weights(bare)
+    for field in ("model", "scale", "kwargs", "input_range", "form"):
+        assert getattr(from_safetensors.info, field) == getattr(from_pth.info, field)
+    assert from_safetensors.info.provenance["layout"] == from_pth.info.provenance["layout"]
+    assert from_safetensors.info.provenance["converted_from"] == bare.name
+    assert set(from_safetensors.state_dict) == set(from_pth.state_dict)  # safetensors sorts the names
+    assert all(torch.equal(from_safetensors.state_dict[k], v) for k, v in from_pth.state_dict.items())
 
 
 def test_a_blocked_global_is_named_not_called_corrupt(tmp_path):

@@ -14,13 +14,19 @@ import os
 import shutil
 import socket
 import urllib.error
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from support import official_weights
-from support.downloads import DOWNLOAD_URL, FakeServer, download_payload, refusing_opener
+from support.downloads import (
+    DOWNLOAD_URL,
+    FakeServer,
+    download_payload,
+    refusing_opener,
+)
 
 from distillsr.checkpoints import official_download
 from distillsr.checkpoints.official_download import (
@@ -339,8 +345,14 @@ def test_a_model_without_published_weights(monkeypatch):
 
 
 @pytest.fixture
-def served_rfdn(tmp_path, monkeypatch) -> Path:
-    """The real RFDN_AIM.pth, copied out of ../shared and published at a file:// URL with its real checksum."""
+def served_rfdn(tmp_path, monkeypatch) -> Iterator[Path]:
+    """The real RFDN_AIM.pth, copied out of ../shared and published at a file:// URL with its real checksum.
+
+    The upscaler keeps models loaded by name in a per-process cache (inference/resolve.py) that
+    does not know about $DISTILLSR_HOME: it is emptied around each test so every test downloads.
+    """
+    from distillsr.inference import resolve
+
     official = official_weights("rfdn", FILENAME)
     served = tmp_path / "served" / FILENAME
     served.parent.mkdir()
@@ -350,7 +362,9 @@ def served_rfdn(tmp_path, monkeypatch) -> Path:
     monkeypatch.setitem(
         zoo.ZOO, MODEL, dataclasses.replace(zoo.ZOO[MODEL], weights=(dataclasses.replace(weights, url=served.as_uri()),))
     )
-    return served
+    resolve._cached.cache_clear()
+    yield served
+    resolve._cached.cache_clear()
 
 
 def test_load_model_by_name_downloads_and_equals_loading_the_file(served_rfdn, home, monkeypatch):

@@ -49,3 +49,44 @@ def test_unknown_model_is_one_line_with_a_suggestion(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and "unknown model 'dipnett'; did you mean dipnet" in captured.err
+
+
+def test_the_listing_starts_with_the_built_in_model_and_shows_the_weights(capsys, tmp_path, monkeypatch):
+    """`distillsr zoo`: builtin first, then the zoo with where each official file stands; nothing fetched."""
+    import urllib.request
+
+    from support.downloads import refusing_opener
+
+    monkeypatch.setattr(urllib.request, "urlopen", refusing_opener)
+    monkeypatch.setenv("DISTILLSR_HOME", str(tmp_path / "home"))
+    assert main(["zoo", "--no-macs"]) == 0
+    out = capsys.readouterr().out
+    header, _, first, *_ = out.splitlines()
+    assert header.split()[6] == "weights" and first.split()[:2] == ["builtin", "4"]
+    assert "shipped" in first and "Set5 31.82" in first  # the shipped x4 card's Set5 PSNR
+    e_rfdn = next(line for line in out.splitlines() if line.startswith("e-rfdn "))
+    assert "download (1.8 MB)" in e_rfdn
+    assert not (tmp_path / "home").exists()
+
+
+def test_a_cached_official_file_is_listed_as_cached(capsys, tmp_path, monkeypatch):
+    import dataclasses
+    import hashlib
+
+    from support.downloads import DOWNLOAD_URL, FakeServer
+
+    from distillsr.checkpoints.official_download import cached_official_weights
+    from distillsr.models import zoo
+
+    monkeypatch.setenv("DISTILLSR_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DISTILLSR_OFFLINE", raising=False)
+    data = b"\x00weights" * 4096  # 32,768 bytes: "32.8 KB" in the decimal units of the other sizes
+    entry = zoo.ZOO["imdn"]
+    weights = tuple(dataclasses.replace(w, url=DOWNLOAD_URL + w.filename, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+                    for w in entry.weights)
+    monkeypatch.setitem(zoo.ZOO, "imdn", dataclasses.replace(entry, weights=weights))
+    cached_official_weights("imdn", 2, exact=True, opener=FakeServer({DOWNLOAD_URL + "IMDN_x2.pth": data}), progress=None)
+    for scale, state in (("2", "cached"), ("4", "download (32.8 KB)")):
+        assert main(["zoo", "imdn", "-s", scale, "--no-macs"]) == 0
+        row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("imdn "))
+        assert state in row, (scale, row)

@@ -48,3 +48,20 @@ def test_rerun_is_a_no_op_and_a_wrong_existing_file_is_refused(tmp_path, payload
     (tmp_path / "blob.bin").write_bytes(b"tampered")
     with pytest.raises(DistillsrError, match="exists but is not the catalogued file"):
         download(catalogue_entry("blob.bin", payload), tmp_path, opener=server, echo=EchoLines())
+
+
+def test_a_mismatch_says_which_check_failed_and_whether_it_was_downloaded(tmp_path, payload):
+    """ChecksumMismatchError carries ``problem`` and ``downloaded`` for callers that word their own line."""
+    from distillsr.data.file_records import ChecksumMismatchError
+
+    server = FakeServer({DOWNLOAD_URL + "blob.bin": payload})
+    wrong = "0" * 64
+    with pytest.raises(ChecksumMismatchError) as fresh:
+        download(catalogue_entry("blob.bin", payload, sha256=wrong), tmp_path, opener=server, echo=EchoLines())
+    assert fresh.value.downloaded
+    assert fresh.value.problem == f"sha256 is {hashlib.sha256(payload).hexdigest()}, expected {wrong}"
+    (tmp_path / "blob.bin").write_bytes(payload[:10])
+    with pytest.raises(ChecksumMismatchError) as present:
+        download(catalogue_entry("blob.bin", payload), tmp_path, opener=server, echo=EchoLines())
+    assert not present.value.downloaded and present.value.problem == f"size is 10 bytes, expected {len(payload)}"
+    assert len(server.requests) == 1, "a wrong file in place is not fetched over"

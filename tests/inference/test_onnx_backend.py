@@ -57,12 +57,25 @@ def test_corrupt_missing_and_wrong_inputs(tmp_path, exported_ddistill):
     model = OnnxModel.load(exported_ddistill[1].path)
     with pytest.raises(DistillsrError, match="takes 3 channels, got 1"):
         model(torch.rand(1, 1, 20, 20))
-    with pytest.raises(DistillsrError, match="at least 15x15"):
-        model(torch.rand(1, 3, 10, 20))
+    with pytest.raises(DistillsrError, match="empty image"):
+        model(torch.rand(1, 3, 0, 20))
     with pytest.raises(DistillsrError, match="is a x2 ddistill-sr model, but x4 was asked for"):
         OnnxModel.load(exported_ddistill[1].path, scale=4)
     with pytest.raises(DistillsrError, match="provider"):
         OnnxModel.load(exported_ddistill[1].path, providers=["NoSuchExecutionProvider"])
+
+
+def test_inputs_below_the_minimum_are_padded_as_the_torch_model_pads_them(exported_ddistill):
+    """The SRModel contract holds for the ONNX backend too: a 10x20 input is grown, run and cropped."""
+    torch_model, report = exported_ddistill
+    model = OnnxModel.load(report.path)
+    x = torch.rand(1, 3, 10, 20, generator=torch.Generator().manual_seed(0))
+    out = model(x)
+    assert out.shape == (1, 3, 20, 40)
+    torch_model.eval()
+    with torch.no_grad():
+        expected = torch_model(x)
+    assert torch.allclose(out, expected, atol=1e-4)
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the foreign file uses the exporter directly

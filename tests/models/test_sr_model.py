@@ -56,8 +56,7 @@ def test_a_0_1_network_gets_the_input_as_it_is():
         ((1, 1, 3, 8, 8), r"got shape \(1, 1, 3, 8, 8\)"),
         ((1, 1, 8, 8), r"plain takes 3 channels, got 1"),
         ((1, 4, 8, 8), r"plain takes 3 channels, got 4"),
-        ((1, 3, 14, 20), r"plain needs inputs of at least 15x15 pixels, got \(14, 20\)"),
-        ((1, 3, 20, 14), r"got \(20, 14\)"),
+        ((1, 3, 0, 20), r"plain got an empty image of \(0, 20\) pixels"),
     ],
 )
 def test_bad_inputs_are_one_line_errors_before_the_network_runs(shape, message):
@@ -102,3 +101,71 @@ def test_each_model_has_its_own_metadata():
     a.metadata["weights"] = "a.safetensors"
     assert b.metadata == {}
     assert (a.input_range, a.in_channels, a.min_size) == (1.0, 3, 1)
+
+
+# --- the contract: small inputs padded and cropped back, dtypes, tiling hint --------------------------
+
+
+class MinimumSize(nn.Module):
+    """A x2 network that fails below 15 px like ESA's strided pooling does, and records what it saw."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 12, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(2)
+        self.seen: list[tuple[int, ...]] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(tuple(x.shape))
+        if min(x.shape[-2:]) < 15:
+            raise RuntimeError("input too small for the pooling")
+        return self.shuffle(self.conv(x))
+
+
+@pytest.mark.parametrize("size", [(1, 1), (4, 30), (30, 4), (14, 14)])
+def test_inputs_below_the_minimum_are_padded_and_the_output_cropped_back(size):
+    torch.manual_seed(0)
+    network = MinimumSize()
+    model = SRModel(network, "esa-like", scale=2, min_size=15)
+    x = torch.rand(1, 3, *size)
+    out = model(x)
+    assert out.shape == (1, 3, 2 * size[0], 2 * size[1])
+    assert network.seen == [(1, 3, max(15, size[0]), max(15, size[1]))]
+    # The independent reference: a 3x3 conv sees only its neighbours, so away from the bottom and
+    # right edges (where the replicated pixels are the context) the result is the plain convolution.
+    reference = network.shuffle(nn.functional.conv2d(x, network.conv.weight, network.conv.bias, padding=1))
+    inner_h, inner_w = 2 * (size[0] - 1), 2 * (size[1] - 1)
+    assert torch.allclose(out[..., :inner_h, :inner_w], reference[..., :inner_h, :inner_w], atol=1e-6)
+
+
+def test_a_single_pixel_is_a_flat_image_to_the_network():
+    """Replication from one pixel gives a constant image: the output equals that of a flat 15x15 input."""
+    network = MinimumSize()
+    model = SRModel(network, "esa-like", scale=2, min_size=15)
+    pixel = torch.tensor([0.2, 0.5, 0.9]).reshape(1, 3, 1, 1)
+    flat = network(pixel.expand(1, 3, 15, 15))
+    assert torch.equal(model(pixel), flat[..., :2, :2])
+
+
+def test_inputs_at_or_above_the_minimum_are_not_padded():
+    network = MinimumSize()
+    SRModel(network, "esa-like", scale=2, min_size=15)(torch.rand(1, 3, 15, 16))
+    assert network.seen == [(1, 3, 15, 16)]
+
+
+def test_dtypes_outside_the_contract_are_refused():
+    model = SRModel(Square(), "plain", scale=1)
+    assert model(torch.ones(1, 3, 2, 2, dtype=torch.float64)).dtype == torch.float64
+    with pytest.raises(DistillsrError, match="plain computes in float32, float64, float16, bfloat16, not int64"):
+        model(torch.ones(1, 3, 2, 2, dtype=torch.int64))
+
+
+def test_the_tiling_hint_follows_the_layers():
+    from distillsr.models.zoo import build_model
+
+    dipnet = build_model("dipnet", 4, channels=8, mid_channels=8, esa_channels=4, num_blocks=1)
+    hint = dipnet.tiling
+    assert hint.min_size == 15 and hint.align % 6 == 0 and hint.local
+    assert hint.passes(3) == 1 and hint.pad(4) == 15
+    plain = SRModel(nn.Conv2d(3, 3, 1), "conv", scale=1).tiling
+    assert (plain.min_size, plain.align, plain.pools_globally) == (1, 1, False)

@@ -89,7 +89,8 @@ def load_model(name: str | None, scale: int | None, weights: str | os.PathLike[s
         name=entry.name,
         scale=info.scale,
         input_range=info.input_range,
-        in_channels=entry.in_channels,
+        # a network built for another channel count (a 1-channel RFDN) takes what it was built for
+        in_channels=info.kwargs.get("in_channels", entry.in_channels) if entry.in_channels is not None else None,
         metadata={
             "kwargs": {**entry.defaults, **info.kwargs},
             "form": info.form,

@@ -8,7 +8,7 @@ from distillsr.commands.common import positive_int
 
 
 def run(args: argparse.Namespace) -> int:
-    from distillsr.models.zoo_table import format_zoo_table
+    from distillsr.commands.zoo_table import format_zoo_table
 
     print(format_zoo_table(scale=args.scale, macs=not args.no_macs, names=args.models or None))
     return 0

@@ -35,7 +35,15 @@ from typing import Any
 from distillsr.atomic import atomic_write_text
 from distillsr.data.archives import check_archive, extract_archive
 from distillsr.data.catalogue import DatasetEntry, RemoteFile, format_size, get_entry
-from distillsr.data.file_records import ChecksumMismatchError, hash_file, is_checkable, mismatch, read_record, record_path, stamp
+from distillsr.data.file_records import (
+    ChecksumMismatchError,
+    hash_file,
+    is_checkable,
+    mismatch,
+    read_record,
+    record_path,
+    stamp,
+)
 from distillsr.data.transfer import Echo, Progress, TransferError, fetch
 from distillsr.errors import DistillsrError
 

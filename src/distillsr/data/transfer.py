@@ -146,34 +146,29 @@ def _stream(
     received = 0
     failure: TransferError | None = None
     try:
-        stream = open(part, "ab" if append else "wb")
-    except OSError as error:
-        reason = str(error.strerror or error)
-        raise TransferError(f"cannot write {part}: {reason}", reason, local=True) from None
-    with stream:
-        while True:
-            try:
-                chunk = response.read(CHUNK_SIZE)
-            except (OSError, http.client.HTTPException) as error:  # a dropped connection, a timeout
-                reason = f"stopped after {format_size(start + received)} ({_reason(error)})"
-                failure = TransferError(f"download of {name} {reason}; run again to resume", reason)
-                break
-            if not chunk:
-                break
-            try:
-                stream.write(chunk)
-            except OSError as error:  # a full disk: what was written so far stays for a resume
-                reason = f"stopped after {format_size(start + received)} ({error.strerror or error})"
-                raise TransferError(f"download of {name} {reason}; run again to resume", reason, local=True) from None
-            received += len(chunk)
-            if progress is not None:
-                progress(start + received, total)
-        try:
+        with open(part, "ab" if append else "wb") as stream:
+            while True:
+                try:
+                    chunk = response.read(CHUNK_SIZE)
+                except (OSError, http.client.HTTPException) as error:  # a dropped connection, a timeout
+                    reason = f"stopped after {format_size(start + received)} ({_reason(error)})"
+                    failure = TransferError(f"download of {name} {reason}; run again to resume", reason)
+                    break
+                if not chunk:
+                    break
+                try:
+                    stream.write(chunk)
+                except OSError as error:  # a full disk: what was written so far stays for a resume
+                    reason = f"stopped after {format_size(start + received)} ({error.strerror or error})"
+                    raise TransferError(f"download of {name} {reason}; run again to resume", reason, local=True) from None
+                received += len(chunk)
+                if progress is not None:
+                    progress(start + received, total)
             stream.flush()
             os.fsync(stream.fileno())
-        except OSError as error:
-            reason = f"stopped after {format_size(start + received)} ({error.strerror or error})"
-            raise TransferError(f"download of {name} {reason}; run again to resume", reason, local=True) from None
+    except OSError as error:  # opening, flushing or closing the .part (a TransferError is no OSError)
+        reason = str(error.strerror or error)
+        raise TransferError(f"cannot write {part}: {reason}", reason, local=True) from None
     if failure is not None:
         if not append and received == 0:
             part.unlink(missing_ok=True)

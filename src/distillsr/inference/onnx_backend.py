@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from distillsr.errors import DistillsrError
+from distillsr.models.sr_model import padded_to_minimum
 
 INSTALL_HINT = 'pip install "distillsr[onnx]"'
 METADATA_PREFIX = "distillsr."
@@ -186,6 +187,9 @@ class OnnxModel:
         The result comes back on ``x``'s device so the caller's pipeline does not change.
         """
         self._check_input(x)
+        return padded_to_minimum(self._run, x, self.min_size, self.scale)  # the SRModel contract
+
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
         array = x.detach().to("cpu", torch.float32).contiguous().numpy()
         try:
             out = self.session.run([self._output_name], {self._input_name: array})[0]
@@ -203,10 +207,8 @@ class OnnxModel:
             raise DistillsrError(f"{self.name} expects an (N, C, H, W) tensor, got {shape}")
         if self.in_channels is not None and x.shape[1] != self.in_channels:
             raise DistillsrError(f"{self.name} takes {self.in_channels} channels, got {x.shape[1]}")
-        if min(x.shape[-2:]) < self.min_size:
-            raise DistillsrError(
-                f"{self.name} needs inputs of at least {self.min_size}x{self.min_size} pixels, got {tuple(x.shape[-2:])}"
-            )
+        if min(x.shape[-2:]) < 1:
+            raise DistillsrError(f"{self.name} got an empty image of {tuple(x.shape[-2:])} pixels")
 
     def _check_output(self, x: torch.Tensor, out: np.ndarray) -> None:
         """A wrong scale (e.g. one guessed for a foreign file) must not pass silently."""

@@ -53,7 +53,11 @@ def resolve_model(
     spec = None if model is None else os.fspath(model)
     if spec is not None and names_a_file(spec) and Path(spec).suffix.lower() == ".onnx":
         raise DistillsrError(f"{spec} is an ONNX model: add --backend onnxruntime (backend='onnxruntime' in Python)")
-    return _cached(spec, None if weights is None else os.fspath(weights), scale, _stamps(spec, weights))
+    from distillsr.home import distillsr_home
+
+    # the cache folder is part of the key: a zoo name alone means the official file found there
+    home = str(distillsr_home())
+    return _cached(spec, None if weights is None else os.fspath(weights), scale, (*_stamps(spec, weights), home))
 
 
 def _check_loaded(model: object) -> Backend:

@@ -217,12 +217,15 @@ class Upscaler:
     def _run(self, x: torch.Tensor, tile: int, sink) -> None:
         from tqdm import tqdm
 
+        from distillsr.models.sr_model import TilingHint
+
         height, width = x.shape[-2:]
-        passes = self.settings.passes if self.network is not None else 1
+        # the model's own hint (an SRModel reads it from its layers); a backend without one gets its minimum
+        hint = getattr(self.model, "tiling", None) or TilingHint(min_size=getattr(self.model, "min_size", 1))
+        passes = hint.passes(self.settings.passes)  # only a model that pools globally needs more than one
         total = tiles_per_pass(height, width, tile) * (passes if tile < max(height, width) else 1)
         with tqdm(total=total, unit="tile", disable=not self.progress or total <= 1, leave=False) as bar:
-            # a window must hold the model's minimum input (ESA needs 15 px), even at the last tile
-            pad = max(self.settings.pad, getattr(self.model, "min_size", 1))
+            pad = hint.pad(self.settings.pad)  # a window must hold the model's minimum input, even at the last tile
             run_tiled(
                 self.forward_tile, x, self.scale, sink,
                 tile=tile, pad=pad, passes=passes, model=self.network,
@@ -241,9 +244,8 @@ class Upscaler:
         if alpha not in ("bicubic", "model"):
             raise DistillsrError(f"alpha mode must be 'bicubic' or 'model', not {alpha!r}")
         height, width = image.shape[:2]
-        minimum = getattr(self.model, "min_size", 1)
-        if min(height, width) < minimum:
-            raise DistillsrError(f"image of {height}x{width} is too small for {self.model.name} (needs {minimum} px)")
+        if min(height, width) < 1:
+            raise DistillsrError(f"image of {height}x{width} pixels is empty")
         channels = 1 if image.ndim == 2 else image.shape[2]
         out = np.empty((height * self.scale, width * self.scale) + ((channels,) if channels > 1 else ()), image.dtype)
         colour = image if image.ndim == 2 else image[..., :3]

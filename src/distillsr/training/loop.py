@@ -106,7 +106,9 @@ class ScaledInput(NetworkWrapper):
         self.value_range = value_range
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.network(x * self.value_range) / self.value_range
+        from distillsr.models.sr_model import unit_range_call
+
+        return unit_range_call(self.network, x, self.value_range)
 
 
 class WithOwnedModules(NetworkWrapper):

@@ -1,10 +1,13 @@
-"""DDistill-SR checkpoint detection: train-time and prefixed layouts in, every other layout out."""
+"""DDistill-SR checkpoint detection: train-time and prefixed layouts in, every other layout out,
+a DDistill-SR layout that does not fit refused with the tensor named."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from support import require_shared
 
+from distillsr.checkpoints.official.conversion import LayoutMismatch
 from distillsr.checkpoints.official.ddistill import detect
 from distillsr.models.ddistill import DDistillSR
 
@@ -22,6 +25,7 @@ def test_detect_rejects_other_layouts():
     assert detect({"fea_conv.weight": torch.zeros(4, 3, 3, 3), "B1.c1_d.weight": torch.zeros(2, 4, 1, 1)}) is None
     broken = DDistillSR(scale=3, channels=16, num_blocks=1, fusion_rank=4, deploy=True).state_dict()
     broken.pop("B1.esa.conv4.bias")
-    assert detect(broken) is None
+    with pytest.raises(LayoutMismatch, match=r"1 missing tensor\(s\) \(B1\.esa\.conv4\.bias\)"):
+        detect(broken)
     rfdn = torch.load(require_shared("weights", "official", "rfdn", "RFDN_AIM.pth"), map_location="cpu", weights_only=True)
     assert detect(rfdn) is None

@@ -1,10 +1,13 @@
-"""DIPNet / EDIPv1 checkpoint detection: prefixed layouts in, every other layout out."""
+"""DIPNet / EDIPv1 checkpoint detection: prefixed layouts in, every other layout out, a DIPNet
+layout that does not fit refused with the tensor named."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from support import require_shared
 
+from distillsr.checkpoints.official.conversion import LayoutMismatch
 from distillsr.checkpoints.official.dipnet import detect
 from distillsr.models.dipnet import DIPNet
 
@@ -20,8 +23,10 @@ def test_detect_rejects_other_layouts() -> None:
     assert detect(rfdn) is None
     assert detect({"conv_1.weight": torch.zeros(8, 3, 3, 3), "body.0.weight": torch.zeros(8, 8, 3, 3)}) is None
     assert detect({}) is None
-    # a DIPNet dict with one extra or one missing tensor is not an official layout either
+    # a DIPNet dict with one extra or one missing tensor is refused, naming it
     state = DIPNet().state_dict()
-    assert detect({**state, "extra.weight": torch.zeros(1)}) is None
+    with pytest.raises(LayoutMismatch, match=r"1 unexpected tensor\(s\) \(extra\.weight\)"):
+        detect({**state, "extra.weight": torch.zeros(1)})
     state.pop("block_4.esa.conv4.bias")
-    assert detect(state) is None
+    with pytest.raises(LayoutMismatch, match=r"1 missing tensor\(s\) \(block_4\.esa\.conv4\.bias\)"):
+        detect(state)

@@ -62,14 +62,16 @@ def test_a_wrongly_shaped_key_tensor_is_rejected_not_raised():
     assert detect(state) is None
 
 
-def test_inner_shapes_are_left_to_the_strict_load_which_names_the_tensor(tmp_path):
-    """Only the shapes that carry hyperparameters are read here; the load that follows checks every tensor."""
-    from distillsr.errors import DistillsrError
+def test_a_wrong_inner_shape_is_refused_by_the_detector_naming_the_tensor(tmp_path):
+    """Every tensor is checked at detection, not only those that carry hyperparameters; the file is named."""
     from distillsr.checkpoints.model_loading import load_model
+    from distillsr.checkpoints.official.conversion import LayoutMismatch
+    from distillsr.errors import DistillsrError
 
     state = _official_layout(IMDN(scale=2, channels=16, num_blocks=1))
     state["module.IMDB1.c3.weight"] = torch.zeros(16, 12, 1, 1)
-    assert detect(state) is not None
+    with pytest.raises(LayoutMismatch, match=r"IMDB1\.c3\.weight \[16,12,1,1\] vs \[16,12,3,3\]"):
+        detect(state)
     torch.save(state, tmp_path / "odd.pth")
-    with pytest.raises(DistillsrError, match=r"IMDB1\.c3\.weight \[16,12,1,1\] vs \[16,12,3,3\]"):
+    with pytest.raises(DistillsrError, match=r"odd\.pth: .*IMDB1\.c3\.weight \[16,12,1,1\] vs \[16,12,3,3\]"):
         load_model(None, None, str(tmp_path / "odd.pth"))

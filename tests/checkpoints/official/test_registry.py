@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -22,9 +24,10 @@ FAMILIES = {
     "imdn": (lambda: _prefixed(IMDN(scale=2, channels=16, num_blocks=2)), "imdn", 2,
              {"in_channels": 3, "channels": 16, "num_blocks": 2}),
     "e-rfdn": (lambda: RFDN(scale=4, channels=16, num_blocks=2, attention="esa").state_dict(), "e-rfdn", 4,
-               {"in_channels": 3, "channels": 16, "num_blocks": 2, "attention": "esa"}),
+               {"in_channels": 3, "channels": 16, "num_blocks": 2, "attention": "esa", "block_residual": False}),
     "rfdn": (lambda: RFDN(scale=3, channels=16, num_blocks=3, attention="cca", cca_reduction=4).state_dict(), "rfdn", 3,
-             {"in_channels": 3, "channels": 16, "num_blocks": 3, "attention": "cca", "cca_reduction": 4}),
+             {"in_channels": 3, "channels": 16, "num_blocks": 3, "attention": "cca", "block_residual": True,
+              "cca_reduction": 4}),
     "ddistill-sr": (lambda: DDistillSR(scale=2, channels=16, num_blocks=1, fusion_rank=4, deploy=True).state_dict(),
                     "ddistill-sr", 2, {"in_channels": 3, "channels": 16, "num_blocks": 1, "fusion_rank": 4, "deploy": True}),
     "dipnet": (lambda: _prefixed(DIPNet(scale=3, channels=12, mid_channels=8, esa_channels=4, num_blocks=2)), "dipnet", 3,
@@ -62,12 +65,31 @@ def test_a_model_of_no_official_family_is_none():
     assert detect_official(EDSR(scale=2, num_blocks=1, channels=8).state_dict()) is None
 
 
-@pytest.mark.parametrize("family", ["ddistill-sr", "dipnet"])
-def test_one_tensor_of_the_wrong_shape_is_rejected_by_the_exact_families(family):
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_one_tensor_of_the_wrong_shape_is_refused_by_every_family_naming_it(family):
+    from distillsr.checkpoints.official.conversion import LayoutMismatch
+
     state = FAMILIES[family][0]()
-    key = next(k for k in state if k.endswith("esa.conv4.weight"))
+    key = next(k for k in state if k.endswith(".c5.weight"))
     state[key] = torch.zeros(*state[key].shape[:-1], 3)
-    assert detect_official(state) is None
+    name = re.escape(key.removeprefix("module."))
+    with pytest.raises(LayoutMismatch, match=rf"1 shape mismatch\(es\) \(checkpoint vs model: {name} \[[0-9,]+,3\] vs "):
+        detect_official(state)
+
+
+def test_a_mismatch_in_one_family_does_not_hide_an_exact_match_in_another(monkeypatch):
+    from distillsr.checkpoints.official import registry
+    from distillsr.checkpoints.official.conversion import Conversion, LayoutMismatch
+
+    def refuses(state):
+        raise LayoutMismatch("near miss")
+
+    exact = Conversion("exact", 2)
+    monkeypatch.setattr(registry, "_detectors", lambda: (refuses, lambda state: exact))
+    assert detect_official({"x": torch.zeros(1)}) is exact
+    monkeypatch.setattr(registry, "_detectors", lambda: (lambda state: None, refuses))
+    with pytest.raises(LayoutMismatch, match="near miss"):
+        detect_official({"x": torch.zeros(1)})
 
 
 @pytest.mark.parametrize("family", ["imdn", "e-rfdn", "rfdn"])

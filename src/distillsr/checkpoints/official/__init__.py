@@ -1,6 +1,9 @@
 """Official checkpoints of the papers' repositories, recognised by their key layout and converted.
 
 Each family module exposes ``detect(state_dict) -> Conversion | None``: it recognises its own
-layout, reads the hyperparameters from tensor shapes, and returns the state dict in distillsr's
-layout. :mod:`distillsr.checkpoints.official.registry` lists them explicitly.
+layout, reads the hyperparameters from tensor shapes, checks every key and shape against the
+network they build (:func:`~.conversion.check_layout`, shared by all families), and returns the
+state dict in distillsr's layout. None means "not this family"; a state dict in the family's
+layout that does not fit raises :class:`~.conversion.LayoutMismatch` naming the tensors.
+:mod:`distillsr.checkpoints.official.registry` lists the families explicitly.
 """

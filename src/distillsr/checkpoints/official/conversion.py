@@ -1,4 +1,4 @@
-"""What a recognised official checkpoint turns into."""
+"""What a recognised official checkpoint turns into, and the key-and-shape check every family runs."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def check_layout(
     network the inferred hyperparameters build.
 
     Every detector ends here, so no family accepts a file on a few telling shapes and leaves the
-    rest to fail later (or, for a tensor the model would broadcast, never). ``layout`` says what was
+    rest to fail later, in a load that no longer knows which file it was. ``layout`` says what was
     recognised; the message names the first missing, unexpected and mis-shaped tensors.
     """
     try:

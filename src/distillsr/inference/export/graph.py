@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from distillsr.errors import DistillsrError
-from distillsr.models.sr_model import SRModel
+from distillsr.models.sr_model import SRModel, unit_range_call
 
 DEFAULT_OPSET = 17  # runs on onnxruntime >= 1.11, TensorRT 8.6, OpenVINO 2022+
 MIN_OPSET = 11  # ESA's bilinear Resize matches PyTorch only from opset 11
@@ -47,9 +47,7 @@ class ImageGraph(nn.Module):
         self.input_range = float(input_range)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.input_range != 1.0:
-            return self.network(x * self.input_range) / self.input_range
-        return self.network(x)
+        return unit_range_call(self.network, x, self.input_range)
 
 
 def deployed_graph(model: SRModel) -> ImageGraph:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from distillsr.models.sr_model import unit_range_call
+
 FOLD_TOLERANCE = 1e-4
 """Largest allowed |before - after| of any output pixel, on the [0, 1] scale."""
 
@@ -53,7 +55,7 @@ def _float64_copy(network: nn.Module, device: torch.device) -> nn.Module:
 
 def _outputs(model: nn.Module, lr: torch.Tensor, input_range: float) -> torch.Tensor:
     with torch.no_grad():
-        return model(lr * input_range) / input_range
+        return unit_range_call(model, lr, input_range)
 
 
 def worst_block(model: nn.Module, lr: torch.Tensor, input_range: float) -> tuple[str, str, float] | None:

@@ -27,14 +27,17 @@ NTIRE_INPUT = (1, 3, 256, 256)
 WEIGHTS_WIDTH = 20  # "download (1023.9 KB)"
 
 
-def macs_at_ntire_input(entry: ZooEntry, scale: int) -> int | None:
-    """MACs of one 3x256x256 LR forward, counted from shapes on the meta device (nothing runs)."""
+def macs_at_ntire_input(entry: ZooEntry, scale: int, **overrides) -> int | None:
+    """MACs of one 3x256x256 LR forward, counted from shapes on the meta device (nothing runs).
+
+    ``overrides`` are hyperparameters the network is built with (the built-in model's own widths).
+    """
     from distillsr.efficiency import count_ops
 
     if entry.in_channels is None:
         return 0
     with torch.device("meta"):
-        network = entry.build(scale)
+        network = entry.build(scale, **overrides)
     try:
         return count_ops(network, NTIRE_INPUT, device="meta").macs
     except Exception:  # a model whose forward needs real data cannot be counted on meta
@@ -65,18 +68,27 @@ def _scores_cell(entry: ZooEntry, scale: int) -> str:
 
 
 def weights_cell(entry: ZooEntry, scale: int) -> str:
-    """``cached`` when the official file for ``scale`` is verified in the cache, ``download (SIZE)``
-    when it is published but not fetched yet, ``-`` when none is published for that scale.
+    """Where the official file for ``scale`` stands on this machine: ``cached`` (verified in the
+    cache), ``cached (unchecked)`` (a file of that name put there by other means, hashed on first
+    use), ``download (SIZE)`` (published, fetched on first use), or ``-`` (none for that scale).
 
     Looks only at the cache (a record and a ``stat``): listing the zoo never hashes or downloads.
     """
-    from distillsr.checkpoints.official_download import cached_path, select_weights
+    from distillsr.checkpoints.official_download import (
+        cached_path,
+        select_weights,
+        weights_folder,
+    )
     from distillsr.data.catalogue import format_size
 
     weights = select_weights(entry, scale, exact=True)
     if weights is None:
         return "-"
-    return "cached" if cached_path(entry.name, weights) is not None else f"download ({format_size(weights.size)})"
+    if cached_path(entry.name, weights) is not None:
+        return "cached"
+    if (weights_folder(entry.name) / weights.filename).is_file():
+        return "cached (unchecked)"
+    return f"download ({format_size(weights.size)})"
 
 
 def _builtin_info(scale: int) -> CheckpointInfo:
@@ -122,28 +134,19 @@ def builtin_rows(scale: int, macs: bool) -> list[str]:
     params_cell = f"{params:,}" if isinstance(params, int) else "?"
     gmacs = "-"
     if macs:
-        counted = _count_built(get_entry(info.model), scale, info.kwargs) if info.model in ZOO else None
+        counted = macs_at_ntire_input(get_entry(info.model), scale, **info.kwargs) if info.model in ZOO else None
         gmacs = f"{counted / 1e9:.2f}" if counted is not None else "n/a"
     data = card.get("data")
     trained = f", trained on {data}" if data else ""
-    return [
+    row = (
         f"{BUILTIN_NAME:<15} {listed:<8} {info.form:<7} {info.input_range:>5g} {params_cell:>11} {gmacs:>11} "
-        f"{'shipped':<{WEIGHTS_WIDTH}}  {_card_scores_cell(card)}",
+        f"{'shipped':<{WEIGHTS_WIDTH}}  {_card_scores_cell(card)}"
+    )
+    description = (
         f"{'':<15} distillsr's own model (the default of upscale and eval): {info.model} architecture{trained}; "
-        f"source: {card.get('recipe', 'distillsr')}",
-    ]
-
-
-def _count_built(entry: ZooEntry, scale: int, kwargs: dict) -> int | None:
-    """MACs at the NTIRE input of ``entry`` built with ``kwargs`` (the built-in model's own widths)."""
-    from distillsr.efficiency import count_ops
-
-    with torch.device("meta"):
-        network = entry.build(scale, **kwargs)
-    try:
-        return count_ops(network, NTIRE_INPUT, device="meta").macs
-    except Exception:  # as in macs_at_ntire_input: a forward that needs real data
-        return None
+        f"source: {card.get('recipe', 'distillsr')}"
+    )
+    return [row, description]
 
 
 def format_zoo_table(scale: int = 4, macs: bool = True, names: list[str] | None = None) -> str:
@@ -152,11 +155,12 @@ def format_zoo_table(scale: int = 4, macs: bool = True, names: list[str] | None 
 
     ``names`` picks rows (``builtin`` or zoo names, in that order); by default every model is listed.
     """
-    from distillsr.checkpoints.builtin import BUILTIN_NAME, is_builtin
+    from distillsr.checkpoints.builtin import is_builtin
     from distillsr.efficiency import count_parameters
 
-    wanted = names if names else [BUILTIN_NAME, *ZOO]
-    rows: list[ZooEntry | None] = [None if is_builtin(name) else get_entry(name) for name in wanted]  # typos fail first
+    rows: list[ZooEntry | None] = [None, *ZOO.values()]  # None: the built-in model's row
+    if names:
+        rows = [None if is_builtin(name) else get_entry(name) for name in names]  # a typo fails before any row
     header = (
         f"{'model':<15} {'scales':<8} {'form':<7} {'range':>5} {'params':>11} {'GMACs@256²':>11} "
         f"{'weights':<{WEIGHTS_WIDTH}}  published / reference (x{scale})"
@@ -182,6 +186,6 @@ def format_zoo_table(scale: int = 4, macs: bool = True, names: list[str] | None 
             f"{weights_cell(entry, scale):<{WEIGHTS_WIDTH}}  {_scores_cell(entry, scale)}"
         )
         lines.append(f"{'':<15} {entry.description}{widths}; source: {entry.source}")
+    lines.append("weights = the official file: cached on this machine, or downloaded on first use by -m NAME (no -w).")
     lines.append("MACs = multiply-accumulates of one 3x256x256 LR forward (the NTIRE challenges' 'FLOPs').")
-    lines.append("weights = the official file: cached (on this machine), or downloaded on first use by -m NAME.")
     return "\n".join(lines)
