@@ -155,3 +155,54 @@ def test_api_defaults_to_the_built_in_model():
         direct = model(torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255)
     reference = (direct[0].clamp(0, 1) * 255).round().permute(1, 2, 0).numpy()
     assert np.abs(out.astype(np.float64) - reference).max() <= 1  # the engine's rounding may differ at .5
+
+
+# --- `-m builtin` everywhere: eval, profile, export -----------------------------------------------
+
+
+def test_eval_uses_the_built_in_model_by_default_and_by_name(tmp_path, capsys):
+    import shutil
+
+    from distillsr.cli import main
+
+    baby = require_shared("data", "Set5", "HR", "baby.png")
+    folder = tmp_path / "one"
+    folder.mkdir()
+    shutil.copy(baby, folder / "baby.png")
+    reports = []
+    for args in ([], ["-m", "builtin", "-s", "4"]):
+        report = tmp_path / f"r{len(reports)}.json"
+        assert main(["eval", *args, "-d", str(folder), "-q", "--json", str(report)]) == 0
+        reports.append(json.loads(report.read_text()))
+    assert reports[0] == reports[1]
+    assert reports[0]["model"] == "builtin" and reports[0]["scale"] == 4
+    [expected] = distillsr.evaluate(load_builtin(4), folder, scale=4)
+    assert reports[0]["results"][0]["psnr"] == pytest.approx(expected.mean.psnr, abs=1e-9)
+    [bicubic] = distillsr.evaluate("bicubic", folder, scale=4)
+    assert reports[0]["results"][0]["psnr"] > bicubic.mean.psnr + 1.0
+    assert main(["eval", "-m", "builtin", "-s", "5", "-d", str(folder), "-q"]) == 1
+    assert "no built-in x5 model" in capsys.readouterr().err
+
+
+def test_profile_measures_the_built_in_model_by_default(capsys):
+    from distillsr.cli import main
+
+    assert main(["profile", "--input", "3x24x24", "--repeats", "1", "--warmup", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "model builtin x4" in out
+    assert f"{builtin_card(4)['params']:,}" in out
+
+
+def test_export_of_the_built_in_model_matches_it(tmp_path):
+    pytest.importorskip("onnxruntime", reason='ONNX export needs the onnx extra: pip install "distillsr[onnx]"')
+    from distillsr.cli import main
+    from distillsr.inference.onnx_backend import OnnxModel
+
+    target = tmp_path / "builtin.onnx"
+    assert main(["-q", "export", "builtin", "-o", str(target)]) == 0
+    onnx_model = OnnxModel.load(target)
+    x = torch.rand(1, 3, 20, 24, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = load_builtin(4)(x)
+    assert onnx_model.scale == 4
+    assert torch.allclose(onnx_model(x), expected, atol=1e-4)
