@@ -20,9 +20,11 @@ def test_the_average_equals_the_closed_form_over_a_sequence_of_weights():
         with torch.no_grad():
             model.weight.fill_(value)
         ema.update(model)
-    # s_n = d^n w_0 + sum_k (1 - d) d^(n-k) w_k
-    n = len(sequence) - 1
-    expected = decay**n * sequence[0] + sum((1 - decay) * decay ** (n - k) * sequence[k] for k in range(1, n + 1))
+    # s_k = d_k s_(k-1) + (1 - d_k) w_k with the ramped d_k = min(d, k / (9 + k)), k counted from 1
+    expected = sequence[0]
+    for k, value in enumerate(sequence[1:], start=1):
+        d_k = min(decay, k / (9 + k))
+        expected = d_k * expected + (1 - d_k) * value
     assert float(ema.shadow.weight) == pytest.approx(expected, rel=1e-12, abs=1e-15)
     assert float(ema.shadow.weight) != pytest.approx(sequence[-1]), "the average is not just the last weights"
 
@@ -52,3 +54,34 @@ def test_the_shadow_is_a_frozen_eval_copy_and_round_trips_through_its_state_dict
     assert all(torch.equal(other.state_dict()[k], saved[k]) for k in saved)
     with pytest.raises(RuntimeError):
         other.load_state_dict({"weight": saved["weight"]})  # strict: a missing key is refused
+
+
+def test_the_ramp_forgets_the_starting_weights_where_a_plain_average_keeps_them():
+    """A stage that starts from a fresh upsampler: after 2,500 updates a plain 0.999 average still
+    holds 0.999**2500 = 8.2 % of the random start; the ramped one holds nothing measurable."""
+    model = nn.Linear(1, 1, bias=False).double()
+    with torch.no_grad():
+        model.weight.fill_(100.0)
+    ema = WeightAverage(model, 0.999)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    for _ in range(2500):
+        ema.update(model)
+    assert abs(float(ema.shadow.weight)) < 1e-15
+    assert 100.0 * 0.999**2500 == pytest.approx(8.2, abs=0.05)
+    assert ema.current_decay() == pytest.approx(2501 / 2510)  # still ramping: 0.999 is reached after ~9,000
+
+
+def test_resuming_keeps_the_ramp_and_older_checkpoints_count_as_ramped():
+    model = nn.Linear(2, 2)
+    ema = WeightAverage(model, 0.999)
+    for _ in range(3):
+        ema.update(model)
+    state = ema.training_state()
+    resumed = WeightAverage(nn.Linear(2, 2), 0.999)
+    resumed.load_training_state(state)
+    assert resumed.updates == 3 and resumed.current_decay() == pytest.approx(4 / 13)
+    assert all(torch.equal(resumed.state_dict()[k], v) for k, v in ema.state_dict().items())
+    old = WeightAverage(nn.Linear(2, 2), 0.999)
+    old.load_training_state(ema.state_dict())  # a checkpoint from before the ramp: the bare shadow
+    assert old.current_decay() == 0.999

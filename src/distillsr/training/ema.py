@@ -17,15 +17,27 @@ class WeightAverage:
 
     def __init__(self, model: nn.Module, decay: float) -> None:
         self.decay = decay
+        self.updates = 0
         self.shadow = copy.deepcopy(model).eval()
         for parameter in self.shadow.parameters():
             parameter.requires_grad_(False)
 
+    def current_decay(self) -> float:
+        """``decay``, ramped up as ``(1 + n) / (10 + n)`` over the first updates.
+
+        Without the ramp the shadow keeps ``decay ** n`` of the starting weights: after 2,500
+        updates at 0.999 that is 8 % of them. Harmless after BasicSR's 500k iterations; ruinous
+        when a stage starts from partly fresh layers (a new upsampler gives 8 dB instead of 37).
+        """
+        return min(self.decay, (1 + self.updates) / (10 + self.updates))
+
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
+        decay = self.current_decay()
+        self.updates += 1
         current = dict(model.named_parameters())
         for name, shadow in self.shadow.named_parameters():
-            shadow.mul_(self.decay).add_(current[name].detach(), alpha=1 - self.decay)
+            shadow.mul_(decay).add_(current[name].detach(), alpha=1 - decay)
         current_buffers = dict(model.named_buffers())
         for name, buffer in self.shadow.named_buffers():
             buffer.copy_(current_buffers[name])
@@ -35,3 +47,16 @@ class WeightAverage:
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         self.shadow.load_state_dict(state, strict=True)
+
+    def training_state(self) -> dict:
+        """The shadow and the number of updates, for resuming with the same ramp."""
+        return {"shadow": self.state_dict(), "updates": self.updates}
+
+    def load_training_state(self, state: dict) -> None:
+        """Restore :meth:`training_state`; an older checkpoint holds the bare shadow (fully ramped)."""
+        if "shadow" in state and "updates" in state:
+            self.load_state_dict(state["shadow"])
+            self.updates = int(state["updates"])
+        else:
+            self.load_state_dict(state)
+            self.updates = 1 << 30
