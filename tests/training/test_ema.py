@@ -77,11 +77,10 @@ def test_resuming_keeps_the_ramp_and_older_checkpoints_count_as_ramped():
     ema = WeightAverage(model, 0.999)
     for _ in range(3):
         ema.update(model)
-    state = ema.training_state()
     resumed = WeightAverage(nn.Linear(2, 2), 0.999)
-    resumed.load_training_state(state)
+    resumed.resume(ema.state_dict(), ema.updates)
     assert resumed.updates == 3 and resumed.current_decay() == pytest.approx(4 / 13)
     assert all(torch.equal(resumed.state_dict()[k], v) for k, v in ema.state_dict().items())
     old = WeightAverage(nn.Linear(2, 2), 0.999)
-    old.load_training_state(ema.state_dict())  # a checkpoint from before the ramp: the bare shadow
+    old.resume(ema.state_dict(), None)  # a checkpoint from before the ramp has no update count
     assert old.current_decay() == 0.999

@@ -8,6 +8,9 @@ import torch
 from torch import nn
 
 
+FULLY_RAMPED = 1 << 30  # an update count past any ramp
+
+
 class WeightAverage:
     """A shadow copy of the model whose weights track ``decay * shadow + (1 - decay) * weights``.
 
@@ -48,15 +51,8 @@ class WeightAverage:
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         self.shadow.load_state_dict(state, strict=True)
 
-    def training_state(self) -> dict:
-        """The shadow and the number of updates, for resuming with the same ramp."""
-        return {"shadow": self.state_dict(), "updates": self.updates}
-
-    def load_training_state(self, state: dict) -> None:
-        """Restore :meth:`training_state`; an older checkpoint holds the bare shadow (fully ramped)."""
-        if "shadow" in state and "updates" in state:
-            self.load_state_dict(state["shadow"])
-            self.updates = int(state["updates"])
-        else:
-            self.load_state_dict(state)
-            self.updates = 1 << 30
+    def resume(self, shadow: dict[str, torch.Tensor], updates: int | None) -> None:
+        """Continue from a saved shadow after ``updates`` updates; None (a checkpoint from before the
+        ramp existed) continues fully ramped, as that run did."""
+        self.load_state_dict(shadow)
+        self.updates = FULLY_RAMPED if updates is None else int(updates)

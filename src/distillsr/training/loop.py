@@ -168,7 +168,8 @@ def _loop_state(done: int, model: nn.Module, ema: WeightAverage | None, optimize
     """What :func:`restore_loop_state` needs to continue after iteration ``done`` as if never stopped."""
     return {
         "model": _unwrap(model).state_dict(),
-        "ema": ema.training_state() if ema is not None else None,
+        "ema": ema.state_dict() if ema is not None else None,
+        "ema_updates": ema.updates if ema is not None else None,
         "optimizer": optimizer.state_dict(),
         "sampler": sampler.state_dict(),
         "rng": capture_rng(),
@@ -266,6 +267,6 @@ def restore_loop_state(state: dict, model: nn.Module, optimizer, sampler, ema: W
     if ema is not None:
         if state.get("ema") is None:
             raise DistillsrError("the checkpoint has no EMA weights but the recipe asks for ema_decay")
-        ema.load_training_state(state["ema"])
+        ema.resume(state["ema"], state.get("ema_updates"))
     restore_rng(state["rng"])
     return int(state["iteration"])
