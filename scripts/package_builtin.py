@@ -46,6 +46,19 @@ def _wall_time(run: Path, iteration: int) -> float:
     return wall
 
 
+def _describe_start(path: Path) -> str:
+    """The starting weights by name; a derived start (scripts/upsampler_from_x4.py) names its source."""
+    from distillsr.checkpoints.format import read_checkpoint
+
+    if path.suffix != ".safetensors":
+        return path.name
+    info, _ = read_checkpoint(path)
+    source = info.provenance.get("derived_from")
+    if source is None:
+        return path.name
+    return f"{Path(source).name} ({info.provenance.get('how')}, scripts/upsampler_from_x4.py)"
+
+
 def _latencies_ms(networks: list[torch.nn.Module], repeats: int = 9) -> list[float]:
     """Median 1-thread latency of each network at 3x180x320, interleaved so that noise hits all alike."""
     torch.set_num_threads(1)
@@ -106,7 +119,7 @@ def main() -> None:
         "macs_3x256x256": count_ops(network, (1, 3, 256, 256)).macs,
         "cpu_latency_ms_3x180x320_1thread": round(latency, 1),
         "dipnet_cpu_latency_ms_same_run": round(dipnet_latency, 1),
-        "started_from": [Path(p).name for p in starts],
+        "started_from": [_describe_start(Path(p)) for p in starts],
         "teachers": teachers,
         "lineage_licences": [LICENCES[name] for name in lineage if name in LICENCES],
         "licence": "Apache-2.0 (distillsr); derived from the MIT/Apache-2.0 weights listed in lineage_licences",
