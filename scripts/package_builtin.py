@@ -83,7 +83,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from distillsr import api
-    from distillsr.checkpoints.format import CheckpointInfo, read_checkpoint, save_checkpoint
+    from distillsr.checkpoints.format import (
+        CheckpointInfo,
+        read_checkpoint,
+        save_checkpoint,
+    )
     from distillsr.efficiency import count_ops, count_parameters
     from distillsr.training.recipe import load_recipe
 

@@ -259,7 +259,7 @@ def test_evaluate_reproduces_the_published_bicubic_row(set5_dir):
 
 
 def test_evaluate_checks_the_image_folder_before_any_work(tmp_path, set5_dir, monkeypatch):
-    import distillsr.evaluation.runner as runner
+    from distillsr.evaluation import runner
 
     monkeypatch.setattr(runner, "predict", lambda *a, **k: pytest.fail("evaluated before the output check"))
     blocker = tmp_path / "file"

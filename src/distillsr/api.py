@@ -215,11 +215,11 @@ def profile(
     ``3x256x256``, also accepted as the string ``"3x256x256"``). A zoo name without weights is
     measured with fresh weights (costs do not depend on them), at ``scale`` (default 4).
     """
+    from distillsr.checkpoints.model_loading import load_model as load_named_model
+    from distillsr.checkpoints.model_loading import names_a_file
     from distillsr.devices import resolve_device
     from distillsr.efficiency.input_size import parse_input_shape
     from distillsr.efficiency.report import profile_model
-    from distillsr.checkpoints.model_loading import load_model as load_named_model
-    from distillsr.checkpoints.model_loading import names_a_file
     from distillsr.models.sr_model import SRModel
 
     shape = parse_input_shape(input_size)

@@ -11,8 +11,8 @@ from distillsr.checkpoints.format import (
     read_checkpoint,
     save_checkpoint,
 )
-from distillsr.errors import DistillsrError
 from distillsr.checkpoints.model_loading import load_model
+from distillsr.errors import DistillsrError
 from distillsr.models.zoo import get_entry
 
 # Small hyperparameter combinations per family (spandrel-style round trips, no downloads).

@@ -10,8 +10,8 @@ from support import official_weights
 from support.models import CallsTheShell, random_state
 
 from distillsr.checkpoints.format import read_checkpoint
-from distillsr.cli import main
 from distillsr.checkpoints.model_loading import load_model
+from distillsr.cli import main
 
 
 def test_convert_command_round_trip(tmp_path, capsys):

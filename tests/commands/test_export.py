@@ -83,8 +83,8 @@ def test_cli_verifies_on_the_image_it_is_given(dipnet_checkpoint, tmp_path, caps
 
 
 def test_cli_refuses_a_bad_verify_image_before_loading(dipnet_checkpoint, tmp_path, capsys, monkeypatch):
-    from distillsr.imaging.write import write_image
     from distillsr.checkpoints import model_loading
+    from distillsr.imaging.write import write_image
 
     def no_loading(*args, **kwargs):
         raise AssertionError("the model was loaded before the verification image was checked")

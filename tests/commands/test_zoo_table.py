@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from distillsr.commands import zoo_table
-from distillsr.models.zoo import ZOO, ZooEntry, get_entry
 from distillsr.commands.zoo_table import format_zoo_table, macs_at_ntire_input
+from distillsr.models.zoo import ZOO, ZooEntry, get_entry
 
 # Parameter counts from shared/reference/methods.md (official classes / published figures), not our code.
 PUBLISHED_PARAMS_X4 = {

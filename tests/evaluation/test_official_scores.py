@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 from support import official_weights, require_shared
 
+from distillsr.checkpoints.model_loading import load_model
 from distillsr.data.benchmark import BenchmarkSet
 from distillsr.evaluation.runner import evaluate_set
 from distillsr.metrics.protocols import CLASSIC
-from distillsr.checkpoints.model_loading import load_model
 
 REFERENCE = [
     # family, file, scale, Set5 (psnr, ssim), Set14 (psnr, ssim)

@@ -16,8 +16,8 @@ from torch import nn
 ort = pytest.importorskip("onnxruntime", reason='ONNX export needs the onnx extra: pip install "distillsr[onnx]"')
 onnx = pytest.importorskip("onnx", reason='ONNX export needs the onnx extra: pip install "distillsr[onnx]"')
 
-from distillsr.errors import DistillsrError  # noqa: E402
-from distillsr.inference.onnx_backend import OnnxModel  # noqa: E402
+from distillsr.errors import DistillsrError
+from distillsr.inference.onnx_backend import OnnxModel
 
 
 def test_the_upscaler_runs_the_onnx_backend(exported_ddistill, photo):

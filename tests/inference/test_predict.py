@@ -7,9 +7,9 @@ import pytest
 from support.models import random_state
 
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
+from distillsr.checkpoints.model_loading import load_model
 from distillsr.errors import DistillsrError
 from distillsr.inference.predict import predict
-from distillsr.checkpoints.model_loading import load_model
 from distillsr.models.zoo import build_model
 
 

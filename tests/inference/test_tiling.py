@@ -8,10 +8,10 @@ import torch
 from support import official_weights
 from support.images import LocalConvStack, photo, photo_tensor
 
+from distillsr.checkpoints.model_loading import load_model
 from distillsr.inference.seams import seam_ratio, tile_borders
 from distillsr.inference.tiling import feather, plan_tiles, run_tiled
 from distillsr.inference.upscaler import Upscaler
-from distillsr.checkpoints.model_loading import load_model
 
 
 def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -8,7 +8,6 @@ import torch
 from support import official_weights, require_shared, state_dict_shapes
 
 from distillsr.checkpoints.model_loading import load_model
-
 from distillsr.models.zoo import get_entry
 
 # Counts from methods.md (counted from the official classes / published), not from our code.

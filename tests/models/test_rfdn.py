@@ -7,8 +7,8 @@ import pytest
 import torch
 from support import official_weights, read_key_file, require_shared, state_dict_shapes
 
-from distillsr.errors import DistillsrError
 from distillsr.checkpoints.model_loading import load_model
+from distillsr.errors import DistillsrError
 from distillsr.models.zoo import get_entry
 
 # Counts from methods.md (counted from the official classes / published), not from our code.

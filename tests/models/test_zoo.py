@@ -12,8 +12,8 @@ from support import official_weights
 from support.models import random_state
 
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
-from distillsr.errors import DistillsrError
 from distillsr.checkpoints.model_loading import load_model
+from distillsr.errors import DistillsrError
 from distillsr.models.zoo import ZOO, build_model, get_entry
 from distillsr.nn.reparam import Foldable, deploy, is_deployed
 

@@ -312,8 +312,8 @@ class GrowStage(StageKind):
 
 
 def test_a_resumed_run_replays_the_architecture_a_finished_stage_changed(tmp_path, images, monkeypatch):
-    import distillsr.training.trainer as trainer
     from distillsr.checkpoints.model_loading import load_model
+    from distillsr.training import trainer
     from distillsr.training.recipe import load_recipe
 
     real = trainer.stage_kind
@@ -394,7 +394,7 @@ def test_an_output_folder_under_a_regular_file_is_refused_before_anything_is_mad
 @pytest.mark.parametrize("degradation", ["BI", "BD"])
 def test_validation_makes_lr_with_the_training_degradation(tmp_path, images, monkeypatch, degradation):
     """A BD recipe validated on bicubic LR would report scores of another task."""
-    import distillsr.data.benchmark as benchmark
+    from distillsr.data import benchmark
     from distillsr.training.recipe import load_recipe
     from distillsr.training.trainer import TrainingSession
 

@@ -48,11 +48,10 @@ def load_model(name: str | None, scale: int | None, weights: str | os.PathLike[s
     given, they must agree with the file, or the error names the mismatch. Without ``weights``,
     ``name`` and ``scale`` build the model with fresh weights (costs, shapes and tests need that).
     """
+    from distillsr.checkpoints.builtin import is_builtin, load_builtin
     from distillsr.checkpoints.load import load_state_dict_strictly, read_weights
     from distillsr.models.sr_model import SRModel
     from distillsr.models.zoo import build_model, check_scale, get_entry
-
-    from distillsr.checkpoints.builtin import is_builtin, load_builtin
 
     if is_builtin(name):
         if weights is not None:
@@ -141,7 +140,11 @@ def open_model(
     ``exact=False`` lets a scale without a model of its own take the nearest one (the upscaler
     then resizes the result); evaluation and export keep ``exact=True``: the scale is the model's.
     """
-    from distillsr.checkpoints.builtin import builtin_scale_for, is_builtin, load_builtin
+    from distillsr.checkpoints.builtin import (
+        builtin_scale_for,
+        is_builtin,
+        load_builtin,
+    )
     from distillsr.models.zoo import build_model, get_entry
 
     spec = None if spec is None else os.fspath(spec)

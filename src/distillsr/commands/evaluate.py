@@ -33,10 +33,10 @@ def _format_eval_table(results, protocol, verbose: bool) -> str:
 def run(args: argparse.Namespace) -> int:
     from distillsr import api
     from distillsr.atomic import atomic_write_text
+    from distillsr.checkpoints.model_loading import open_model
     from distillsr.devices import resolve_device
     from distillsr.imaging.degrade import get_degradation
     from distillsr.metrics.protocols import get_protocol
-    from distillsr.checkpoints.model_loading import open_model
     from distillsr.writable import check_output_file
 
     protocol = get_protocol(args.protocol)

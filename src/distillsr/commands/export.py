@@ -91,8 +91,8 @@ def _describe_verification(report: ExportReport) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from distillsr.inference.export import export_onnx, verification_image
     from distillsr.checkpoints.model_loading import load_model
+    from distillsr.inference.export import export_onnx, verification_image
 
     name, weights = _model_and_weights(args)
     target = Path(args.output)

@@ -10,10 +10,10 @@ from distillsr.commands.common import positive_int
 
 def run(args: argparse.Namespace) -> int:
     from distillsr import api
+    from distillsr.checkpoints.model_loading import load_model
     from distillsr.devices import resolve_device
     from distillsr.efficiency import format_report
     from distillsr.efficiency.input_size import parse_input_shape
-    from distillsr.checkpoints.model_loading import load_model
 
     input_shape = parse_input_shape(args.input)
     if args.json:

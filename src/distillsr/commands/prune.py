@@ -14,7 +14,13 @@ import argparse
 import time
 from pathlib import Path
 
-from distillsr.commands.common import fraction, non_negative_float, non_negative_int, positive_float, positive_int
+from distillsr.commands.common import (
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from distillsr.console import get_logger
 from distillsr.errors import DistillsrError
 
@@ -88,6 +94,7 @@ def _finetuner(args: argparse.Namespace, model, device):
 
 def run(args: argparse.Namespace) -> int:
     from distillsr.checkpoints.format import save_checkpoint
+    from distillsr.checkpoints.model_loading import load_model
     from distillsr.compression.pruning.checkpoint import (
         deployed,
         pruned_checkpoint_info,
@@ -95,7 +102,6 @@ def run(args: argparse.Namespace) -> int:
     from distillsr.compression.pruning.finetune import make_validator
     from distillsr.compression.pruning.iterative import PruneTarget, prune_iteratively
     from distillsr.devices import resolve_device
-    from distillsr.checkpoints.model_loading import load_model
 
     target_path = _check_arguments(args)
     target = PruneTarget(params=args.target_params, macs=args.target_macs, max_drop=args.max_drop)

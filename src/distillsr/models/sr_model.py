@@ -18,8 +18,8 @@ and is the one place that applies them, so training, export and inference never 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -158,15 +158,15 @@ class SRModel:
         """How to tile this model faithfully (read from the network, so it follows folding and pruning)."""
         return tiling_hint_of(self.network, self.min_size)
 
-    def to(self, device: torch.device | str) -> "SRModel":
+    def to(self, device: torch.device | str) -> SRModel:
         self.network.to(device)
         return self
 
-    def eval(self) -> "SRModel":
+    def eval(self) -> SRModel:
         self.network.eval()
         return self
 
-    def set_width(self, width: float) -> "SRModel":
+    def set_width(self, width: float) -> SRModel:
         """Run a channel-splitting (CSD) model at ``width``; other models refuse."""
         setter = getattr(self.network, "set_width", None)
         if setter is None:

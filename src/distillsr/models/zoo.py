@@ -11,8 +11,8 @@ one row here. Loading weights into a model is :mod:`distillsr.checkpoints.model_
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from torch import nn
 

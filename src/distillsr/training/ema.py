@@ -7,7 +7,6 @@ import copy
 import torch
 from torch import nn
 
-
 FULLY_RAMPED = 1 << 30  # an update count past any ramp
 
 

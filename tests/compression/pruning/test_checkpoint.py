@@ -10,12 +10,12 @@ from support.models import randomise
 
 from distillsr import api
 from distillsr.checkpoints.format import read_checkpoint, save_checkpoint
+from distillsr.checkpoints.model_loading import load_model
 from distillsr.cli import main
 from distillsr.compression.pruning.checkpoint import deployed, pruned_checkpoint_info
 from distillsr.compression.pruning.plan import prune_fraction
 from distillsr.efficiency import count_parameters
 from distillsr.errors import DistillsrError
-from distillsr.checkpoints.model_loading import load_model
 from distillsr.models.zoo import PRUNED_WIDTHS, build_model
 from distillsr.nn.reparam import is_deployed
 

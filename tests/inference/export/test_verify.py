@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from support import official_weights
 from torch import nn
 
+from distillsr.checkpoints.model_loading import load_model
 from distillsr.errors import DistillsrError
 from distillsr.inference.export.verify import (
     second_size,
@@ -16,7 +17,6 @@ from distillsr.inference.export.verify import (
     verification_tensor,
 )
 from distillsr.models.sr_model import SRModel
-from distillsr.checkpoints.model_loading import load_model
 from distillsr.models.zoo import ZOO
 
 try:  # the verification itself needs the onnx extra; the batch and image checks do not

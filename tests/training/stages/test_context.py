@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from distillsr.checkpoints.format import read_checkpoint
-from distillsr.errors import DistillsrError
 from distillsr.checkpoints.model_loading import load_model
+from distillsr.errors import DistillsrError
 from distillsr.training.distributed import ProcessInfo
 from distillsr.training.state import load_training_state
 

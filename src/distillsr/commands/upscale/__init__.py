@@ -90,7 +90,11 @@ def run(args: argparse.Namespace) -> int:
     from distillsr import api
     from distillsr.commands.upscale.inputs import collect_inputs
     from distillsr.commands.upscale.jobs import RunSettings, run_jobs
-    from distillsr.commands.upscale.outputs import OutputOptions, check_output_folder, plan_jobs
+    from distillsr.commands.upscale.outputs import (
+        OutputOptions,
+        check_output_folder,
+        plan_jobs,
+    )
     from distillsr.inference.upscaler import DEFAULT_PAD, Upscaler
 
     folder = Path(args.output)
