@@ -62,8 +62,12 @@ def test_the_listing_starts_with_the_built_in_model_and_shows_the_weights(capsys
     assert main(["zoo", "--no-macs"]) == 0
     out = capsys.readouterr().out
     header, _, first, *_ = out.splitlines()
-    assert header.split()[6] == "weights" and first.split()[:2] == ["builtin", "4"]
-    assert "shipped" in first and "Set5 31.82" in first  # the shipped x4 card's Set5 PSNR
+    from distillsr.checkpoints.builtin import builtin_card, builtin_scales
+
+    scales = ",".join(map(str, builtin_scales()))
+    assert header.split()[6] == "weights" and first.split()[:2] == ["builtin", scales]
+    set5 = next(s for s in builtin_card(4)["scores"] if s["dataset"] == "Set5")
+    assert "shipped" in first and f"Set5 {set5['psnr']:.2f}" in first  # the shipped x4 card's Set5 PSNR
     e_rfdn = next(line for line in out.splitlines() if line.startswith("e-rfdn "))
     assert "download (1.8 MB)" in e_rfdn
     assert not (tmp_path / "home").exists()

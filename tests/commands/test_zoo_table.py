@@ -154,12 +154,12 @@ def _weights_column(table: str, name: str) -> str:
 
 
 def test_the_built_in_model_comes_first_with_its_cards_facts(home):
-    from distillsr.checkpoints.builtin import builtin_card, load_builtin
+    from distillsr.checkpoints.builtin import builtin_card, builtin_scales, load_builtin
     from distillsr.efficiency import count_parameters
 
     table = format_zoo_table(scale=4, macs=False)
     row, description = table.splitlines()[2:4]
-    assert row.split()[:5] == ["builtin", "4", "deploy", "1", f"{count_parameters(load_builtin(4).network).total:,}"]
+    assert row.split()[:5] == ["builtin", ",".join(map(str, builtin_scales())), "deploy", "1", f"{count_parameters(load_builtin(4).network).total:,}"]
     set5 = next(s for s in builtin_card(4)["scores"] if s["dataset"] == "Set5")
     assert f"Set5 {set5['psnr']:.2f}/{set5['ssim']:.4f} (classic, model card)" in row
     assert _weights_column(table, "builtin") == "shipped"
