@@ -25,7 +25,7 @@ def test_profile_and_format_report() -> None:
         "1x3x16x20",
         f"{TINY_PARAMS:,}",
         "1.172 K",
-        "MACs (NTIRE 'FLOPs')",
+        "MACs (conv, fvcore-style)",
         f"{TINY_MACS:,}",
         f"{2 * TINY_MACS:,}",
         f"{TINY_ACTIVATIONS:,}",

@@ -19,6 +19,7 @@ from distillsr.efficiency._setup import (
 )
 from distillsr.efficiency.activations import ActivationCount, count_activations
 from distillsr.efficiency.memory import MemoryStats, measure_peak_memory
+from distillsr.efficiency.ntire_flops import ntire_flops
 from distillsr.efficiency.ops import OpCount, count_ops
 from distillsr.efficiency.params import ParamCount, count_parameters
 from distillsr.efficiency.runtime import RuntimeStats, measure_runtime
@@ -40,6 +41,7 @@ class EfficiencyReport:
     activations: ActivationCount
     runtime: RuntimeStats | None = None
     memory: MemoryStats | None = None
+    ntire_flops: int | None = None  # the challenge kit's figure: conv MACs + activated elements
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict (tuples become lists when dumped)."""
@@ -73,6 +75,7 @@ def profile_model(
             else None
         ),
         memory=measure_peak_memory(model, shape, device=dev, dtype=dtype) if memory else None,
+        ntire_flops=ntire_flops(model, shape, device=dev),
     )
 
 
@@ -94,8 +97,13 @@ def format_report(report: EfficiencyReport) -> str:
     rows: list[tuple[str, str]] = [
         ("Input", f"{shape_str(report.input_shape)} ({report.dtype}, {report.device})"),
         ("Params", f"{p.total:,} ({params_short}), trainable {p.trainable:,}"),
-        ("MACs (NTIRE 'FLOPs')", f"{o.macs / 1e9:.3f} G ({o.macs:,})"),
+        ("MACs (conv, fvcore-style)", f"{o.macs / 1e9:.3f} G ({o.macs:,})"),
         ("FLOPs (2 x MACs)", f"{o.flops / 1e9:.3f} G ({o.flops:,})"),
+        *(
+            [("FLOPs (NTIRE kit)", f"{report.ntire_flops / 1e9:.4f} G ({report.ntire_flops:,}: conv MACs + activated elements)")]
+            if report.ntire_flops is not None
+            else []
+        ),
         ("Activations", f"{a.activations / 1e6:.3f} M ({a.activations:,})"),
         ("Conv layers", f"{a.conv_layers}"),
     ]
