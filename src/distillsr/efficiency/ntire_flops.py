@@ -28,15 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from distillsr.efficiency._setup import (
-    DEFAULT_INPUT_SHAPE,
-    DeviceLike,
-    forward,
-    make_input,
-    prepared,
-    resolve_device,
-    validate_shape,
-)
+from distillsr.efficiency import _setup
 
 #: The activation functions behind the module types the kit counts (one operation per output element).
 COUNTED_ACTIVATIONS = frozenset(
@@ -70,11 +62,11 @@ def _layer_operations(module: nn.Module, output: torch.Tensor) -> int:
 
 
 def ntire_flops(
-    model: nn.Module, input_shape: Sequence[int] = DEFAULT_INPUT_SHAPE, *, device: DeviceLike = "cpu"
+    model: nn.Module, input_shape: Sequence[int] = _setup.DEFAULT_INPUT_SHAPE, *, device: _setup.DeviceLike = "cpu"
 ) -> int:
     """The kit's FLOPs of one forward pass at ``input_shape`` (default 1x3x256x256, the challenge's)."""
-    shape = validate_shape(input_shape)
-    target = resolve_device(device, allow_meta=True)
+    shape = _setup.validate_shape(input_shape)
+    target = _setup.resolve_device(device, allow_meta=True)
     layers = [0]
 
     def hook(module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
@@ -87,10 +79,10 @@ def ntire_flops(
     ]
     counter = _ActivationCounter()
     try:
-        with prepared(model, target, torch.float32) as ready, torch.no_grad():
-            x = make_input(shape, target, torch.float32)
+        with _setup.prepared(model, target, torch.float32) as ready, torch.no_grad():
+            x = _setup.make_input(shape, target, torch.float32)
             with counter:
-                forward(ready, x)
+                _setup.forward(ready, x)
     finally:
         for handle in handles:
             handle.remove()
