@@ -32,3 +32,12 @@ def test_onnx_backend_needs_an_onnx_file_and_names_the_install(tmp_path, monkeyp
     monkeypatch.setitem(sys.modules, "distillsr.inference.onnx_backend", None)  # as if not installed
     with pytest.raises(DistillsrError, match=r'pip install "distillsr\[onnx\]"'):
         resolve_model(str(tmp_path / "m.onnx"), backend="onnxruntime")
+
+
+def test_threads_size_the_onnxruntime_session(exported_ddistill):
+    """--threads must hold for onnxruntime too, whose sessions otherwise take every core."""
+    path = exported_ddistill[1].path
+    one = resolve_model(path, backend="onnxruntime", threads=1)
+    assert one.session.get_session_options().intra_op_num_threads == 1
+    two = resolve_model(path, backend="onnxruntime", threads=2)
+    assert two.session.get_session_options().intra_op_num_threads == 2

@@ -35,19 +35,21 @@ def resolve_model(
     weights: str | os.PathLike[str] | None = None,
     scale: float | None = None,
     backend: BackendName = "torch",
+    threads: int | None = None,
 ) -> Backend:
     """A ready model from nothing (the built-in one), a zoo name (+ ``weights``), a checkpoint path,
     or a loaded model, by the rules of :func:`~distillsr.checkpoints.model_loading.open_model`.
 
     ``scale`` picks the built-in or official file that serves it (a scale without one of its own
-    takes the nearest; the caller resizes) and the size of ``bicubic``.
+    takes the nearest; the caller resizes) and the size of ``bicubic``. ``threads`` sizes an
+    onnxruntime session (the torch backend's threads are the process's: ``torch.set_num_threads``).
     """
     if model is not None and not isinstance(model, (str, os.PathLike)):
         if weights is not None:
             raise DistillsrError("weights go with a zoo model name, not with an already loaded model")
         return _check_loaded(model)
     if backend == "onnxruntime":
-        return _load_onnx(model, weights)
+        return _load_onnx(model, weights, threads)
     if backend != "torch":
         raise DistillsrError(f"backend must be 'torch' or 'onnxruntime', not {backend!r}")
     spec = None if model is None else os.fspath(model)
@@ -89,7 +91,7 @@ def _cached(spec: str | None, weights: str | None, scale: float | None, stamps: 
     return open_model(spec, weights=weights, scale=scale, exact=False)
 
 
-def _load_onnx(model: ModelLike, weights: object) -> Backend:
+def _load_onnx(model: ModelLike, weights: object, threads: int | None = None) -> Backend:
     """The ONNX backend, imported only when asked for: onnxruntime is an optional dependency."""
     if weights is not None:
         raise DistillsrError("an ONNX model holds its weights: drop -w/--weights with --backend onnxruntime")
@@ -101,7 +103,7 @@ def _load_onnx(model: ModelLike, weights: object) -> Backend:
     try:
         from distillsr.inference.onnx_backend import OnnxModel
 
-        return OnnxModel.load(spec)
+        return OnnxModel.load(spec, threads=threads)
     except ImportError as error:
         raise DistillsrError(
             f"the onnxruntime backend is not available ({error}); install it with {ONNX_INSTALL_HINT}"

@@ -256,3 +256,22 @@ def test_console_lines_follow_the_global_verbosity(tmp_path, upscale, photos):
         f"note: {first}: palette image converted to RGB",
         quiet.splitlines()[0].replace(str(tmp_path / "quiet"), str(tmp_path / "normal")),
     ]
+
+
+def test_threads_reach_torch_and_onnxruntime(tmp_path, upscale, photos, monkeypatch):
+    """--threads sets torch's threads and is handed to the model resolver, which sizes ORT sessions."""
+    import torch
+
+    calls: dict[str, object] = {}
+    real = api.resolve_model
+
+    def spy(*args, **kwargs):
+        calls["resolve"] = kwargs.get("threads")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.setdefault("torch", n))
+    monkeypatch.setattr(api, "resolve_model", spy)
+    source = photos.save(tmp_path / "a.png", photos.astronaut(16, 16))
+    code, _, err = upscale(str(source), "-o", str(tmp_path / "out"), "-m", "bicubic", "-s", "2", "--threads", "1", "-q")
+    assert code == 0, err
+    assert calls == {"torch": 1, "resolve": 1}

@@ -105,7 +105,12 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder(folder)  # before the inputs are listed and the model loaded: it costs nothing
     sources = collect_inputs(_inputs(args), recursive=args.recursive, exclude=folder, report=_report)
     jobs = plan_jobs(sources, options)
-    model = api.resolve_model(args.model, weights=args.weights, scale=args.scale, backend=args.backend)
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    model = api.resolve_model(args.model, weights=args.weights, scale=args.scale, backend=args.backend,
+                              threads=args.threads)
     outscale = api.output_scale(model, args.scale)
     upscaler = Upscaler(
         model,
@@ -178,5 +183,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     up.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
     up.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"],
                     help="onnxruntime runs a .onnx model given with -m (default: torch)")
+    up.add_argument("--threads", type=positive_int, metavar="N",
+                    help="CPU threads, for the torch and the onnxruntime backend alike (default: all cores)")
     up.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     up.set_defaults(handler=run)
