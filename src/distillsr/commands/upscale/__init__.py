@@ -88,9 +88,6 @@ def _scale_note(model: Backend, outscale: float) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from distillsr import api
-    from distillsr.inference.allocator import keep_large_blocks_on_heap
-
-    keep_large_blocks_on_heap()  # a command that upscales and exits: big activations stay on the heap
     from distillsr.commands.upscale.inputs import collect_inputs
     from distillsr.commands.upscale.jobs import RunSettings, run_jobs
     from distillsr.commands.upscale.outputs import (
