@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from distillsr.checkpoints.format import METADATA_KEY, CheckpointInfo, read_safetensors
+from distillsr.checkpoints.misfit import listed, misfits
 from distillsr.errors import DistillsrError
 
 SAFETENSORS_SUFFIXES = (".safetensors",)
@@ -113,7 +114,7 @@ def check_finite(state_dict: dict[str, torch.Tensor], source: Path) -> None:
     ]
     if broken:
         raise DistillsrError(
-            f"{source}: {len(broken)} weight tensor(s) hold NaN or infinite values ({_listed(broken)}); "
+            f"{source}: {len(broken)} weight tensor(s) hold NaN or infinite values ({listed(broken)}); "
             "the weights are broken (a diverged training run?)"
         )
 
@@ -203,31 +204,9 @@ def _official_form(conversion) -> str:
     return "deploy" if conversion.kwargs.get("deploy") else get_entry(conversion.model).form
 
 
-def _shape(tensor: torch.Tensor) -> str:
-    return "[" + ",".join(str(d) for d in tensor.shape) + "]"
-
-
-def _listed(names: list[str], limit: int = 3) -> str:
-    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
-
-
 def load_state_dict_strictly(network: nn.Module, state_dict: dict[str, torch.Tensor], what: str) -> None:
     """``load_state_dict(strict=True)`` with an error that says exactly what does not fit."""
-    expected = network.state_dict()
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    mismatched = [
-        f"{k} {_shape(state_dict[k])} vs {_shape(expected[k])}"
-        for k in expected
-        if k in state_dict and state_dict[k].shape != expected[k].shape
-    ]
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing tensor(s) ({_listed(missing)})")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected tensor(s) ({_listed(unexpected)})")
-    if mismatched:
-        problems.append(f"{len(mismatched)} shape mismatch(es) (checkpoint vs model: {_listed(mismatched)})")
+    problems = misfits(state_dict, {name: tuple(tensor.shape) for name, tensor in network.state_dict().items()})
     if problems:
         raise DistillsrError(f"weights do not fit {what}: {'; '.join(problems)}")
     network.load_state_dict(state_dict, strict=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from distillsr.checkpoints.misfit import misfits
 from distillsr.errors import DistillsrError
 
 
@@ -57,14 +58,6 @@ class LayoutMismatch(DistillsrError):
     """
 
 
-def _shape_text(shape: tuple[int, ...]) -> str:
-    return "[" + ",".join(str(d) for d in shape) + "]"
-
-
-def _first(names: list[str], limit: int = 3) -> str:
-    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
-
-
 def network_shapes(model: str, scale: int, kwargs: dict) -> dict[str, tuple[int, ...]]:
     """Keys and shapes of the zoo model ``model`` as ``load_model`` builds it from these kwargs.
 
@@ -94,20 +87,7 @@ def check_layout(
         raise LayoutMismatch(
             f"recognised as {layout}, but those shapes imply {model} x{scale} with {kwargs}, which does not build ({error})"
         ) from None
-    missing = [name for name in expected if name not in state_dict]
-    unexpected = [name for name in state_dict if name not in expected]
-    mismatched = [
-        f"{name} {_shape_text(tuple(state_dict[name].shape))} vs {_shape_text(shape)}"
-        for name, shape in expected.items()
-        if name in state_dict and tuple(state_dict[name].shape) != shape
-    ]
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing tensor(s) ({_first(missing)})")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected tensor(s) ({_first(unexpected)})")
-    if mismatched:
-        problems.append(f"{len(mismatched)} shape mismatch(es) (checkpoint vs model: {_first(mismatched)})")
+    problems = misfits(state_dict, expected)
     if problems:
         raise LayoutMismatch(
             f"recognised as {layout}, but its tensors do not fit the {model} x{scale} network those shapes imply: "
