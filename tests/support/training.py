@@ -101,3 +101,21 @@ def log_rows(path: Path) -> int:
         return max(0, len(path.read_text().splitlines()) - 1)
     except OSError:
         return 0
+
+
+def run_two_ranks(script: str, *args: str, timeout: int = 180, **env: str) -> list[tuple[int, str, str]]:
+    """``python -c script args`` as ranks 0 and 1 of a 2-process gloo group on this machine, as
+    torchrun would start them; (return code, stdout, stderr) per rank."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    processes = []
+    for rank in range(2):
+        rank_env = dict(os.environ, RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                        MASTER_PORT=str(port), OMP_NUM_THREADS="1", **env)
+        processes.append(subprocess.Popen([sys.executable, "-c", script, *args], env=rank_env,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = [process.communicate(timeout=timeout) for process in processes]
+    return [(process.returncode, out, err) for process, (out, err) in zip(processes, outputs)]

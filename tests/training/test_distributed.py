@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import textwrap
 
 import torch.distributed as dist
+from support.training import run_two_ranks
 
 from distillsr.training.distributed import (
     ProcessInfo,
@@ -62,16 +59,8 @@ RANK_SCRIPT = textwrap.dedent(
 
 
 def test_two_ranks_agree_on_a_signal_only_one_of_them_got(tmp_path):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    processes = []
-    for rank in range(2):
-        env = dict(os.environ, RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
-                   MASTER_PORT=str(port), OMP_NUM_THREADS="1")
-        processes.append(subprocess.Popen([sys.executable, "-c", RANK_SCRIPT], env=env, stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True))
-    outputs = [process.communicate(timeout=120) for process in processes]
-    for process, (out, err) in zip(processes, outputs):
-        assert process.returncode == 0, err[-2000:]
+    ranks = run_two_ranks(RANK_SCRIPT, timeout=120)
+    for code, _, err in ranks:
+        assert code == 0, err[-2000:]
+    outputs = [(out, err) for _, out, err in ranks]
     assert [out.split() for out, _ in outputs] == [[str(int(signal.SIGINT)), "None"]] * 2

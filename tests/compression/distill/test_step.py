@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import copy
-import os
 import signal
-import socket
-import subprocess
-import sys
 import textwrap
 
 import pytest
 import torch
 from support import REPO_ROOT, official_weights
+from support.training import run_two_ranks
 
 from distillsr.compression.distill.anchors import AnchorPair
 from distillsr.compression.distill.losses import FeatureLoss, TeacherOutputLoss
@@ -277,18 +274,10 @@ DDP_SCRIPT = textwrap.dedent(
 
 
 def test_under_ddp_the_ranks_keep_identical_students_and_adapters(tiny_teacher_file):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    processes = []
-    for rank in range(2):
-        env = dict(os.environ, RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
-                   MASTER_PORT=str(port), OMP_NUM_THREADS="1", PYTHONPATH=str(REPO_ROOT / "src"))
-        processes.append(subprocess.Popen([sys.executable, "-c", DDP_SCRIPT, str(tiny_teacher_file)], env=env,
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    outputs = [process.communicate(timeout=180) for process in processes]
-    for process, (_, err) in zip(processes, outputs):
-        assert process.returncode == 0, err[-3000:]
+    ranks = run_two_ranks(DDP_SCRIPT, str(tiny_teacher_file), PYTHONPATH=str(REPO_ROOT / "src"))
+    for code, _, err in ranks:
+        assert code == 0, err[-3000:]
+    outputs = [(out, err) for _, out, err in ranks]
     (checksum_0, hooks_0, moved_0), (checksum_1, hooks_1, moved_1) = (out.split() for out, _ in outputs)
     assert checksum_0 == checksum_1, "student and adapters identical on both ranks after different batches"
     assert hooks_0 == hooks_1 == "0" and moved_0 == moved_1 == "True"
