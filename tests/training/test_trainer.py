@@ -46,6 +46,17 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
     return read_checkpoint(path)[1]
 
 
+def _assert_resume_reproduces(recipe: Path, out: Path, reference: Path, resumed_line: str, where: str) -> None:
+    """``--resume`` finishes the stopped run in ``out`` with the uninterrupted ``reference`` run's
+    final weights and loss log, and says where it resumed from."""
+    resumed = run_train(recipe, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed_line in resumed.stderr
+    expected = _weights(reference / "models" / "final.safetensors")
+    _assert_same_weights(_weights(out / "models" / "final.safetensors"), expected, where)
+    assert _losses(out) == _losses(reference)
+
+
 def _assert_same_weights(final: dict, reference: dict, where: str) -> None:
     assert final.keys() == reference.keys()
     for name in reference:
@@ -138,12 +149,7 @@ def test_a_signal_saves_the_iteration_in_progress_and_the_resume_is_bit_identica
     )
     _no_temporary_files(out)
 
-    resumed = run_train(recipe, "--resume")
-    assert resumed.returncode == 0, resumed.stderr
-    assert f"resuming from {states[0]}" in resumed.stderr
-    reference = _weights(signal_reference / "models" / "final.safetensors")
-    _assert_same_weights(_weights(out / "models" / "final.safetensors"), reference, f"iteration {state['iteration']}")
-    assert _losses(out) == _losses(signal_reference)
+    _assert_resume_reproduces(recipe, out, signal_reference, f"resuming from {states[0]}", f"iteration {state['iteration']}")
 
 
 # --- progressive learning: stages chained, resumed across them -------------------------------
@@ -192,12 +198,9 @@ def test_progressive_stages_resume_bit_identically_inside_a_later_stage(tmp_path
     latest = load_training_state(sorted((out / "checkpoints").glob("*.pt"))[-1])
     assert latest["stage"] == stage, stderr
 
-    resumed = run_train(recipe, "--resume")
-    assert resumed.returncode == 0, resumed.stderr
-    assert f"resuming from {out / 'checkpoints'}/stage{stage}_iter" in resumed.stderr
-    reference = _weights(progressive_reference / "models" / "final.safetensors")
-    _assert_same_weights(_weights(out / "models" / "final.safetensors"), reference, f"stage {stage}")
-    assert _losses(out) == _losses(progressive_reference)
+    _assert_resume_reproduces(
+        recipe, out, progressive_reference, f"resuming from {out / 'checkpoints'}/stage{stage}_iter", f"stage {stage}"
+    )
 
 
 def test_progressive_stages_change_the_loss_and_the_learning_rate(progressive_reference):
