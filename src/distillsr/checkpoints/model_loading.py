@@ -48,7 +48,12 @@ def load_model(name: str | None, scale: int | None, weights: str | os.PathLike[s
     given, they must agree with the file, or the error names the mismatch. Without ``weights``,
     ``name`` and ``scale`` build the model with fresh weights (costs, shapes and tests need that).
     """
-    from distillsr.checkpoints.builtin import is_builtin, load_builtin
+    from distillsr.checkpoints.builtin import (
+        builtin_scale_for,
+        builtin_scales,
+        is_builtin,
+        load_builtin,
+    )
     from distillsr.checkpoints.load import load_state_dict_strictly, read_weights
     from distillsr.models.sr_model import SRModel
     from distillsr.models.zoo import build_model, check_scale, get_entry
@@ -56,10 +61,10 @@ def load_model(name: str | None, scale: int | None, weights: str | os.PathLike[s
     if is_builtin(name):
         if weights is not None:
             raise DistillsrError("the built-in models carry their weights: drop -w/--weights")
-        model = load_builtin(scale)
-        if scale is not None and model.scale != scale:
-            raise DistillsrError(f"no built-in x{scale} model")
-        return model
+        if scale is not None and builtin_scale_for(scale) != scale:  # before any file is read
+            shipped = ", ".join(f"x{s}" for s in builtin_scales())
+            raise DistillsrError(f"no built-in x{scale:g} model: the built-in scales are {shipped}")
+        return load_builtin(scale)
     if weights is None:
         if name is None or scale is None:
             raise DistillsrError("give a model name and a scale, or a weights file")
@@ -140,22 +145,14 @@ def open_model(
     ``exact=False`` lets a scale without a model of its own take the nearest one (the upscaler
     then resizes the result); evaluation and export keep ``exact=True``: the scale is the model's.
     """
-    from distillsr.checkpoints.builtin import (
-        builtin_scale_for,
-        is_builtin,
-        load_builtin,
-    )
+    from distillsr.checkpoints.builtin import BUILTIN_NAME, is_builtin, load_builtin
     from distillsr.models.zoo import build_model, get_entry
 
     spec = None if spec is None else os.fspath(spec)
     if spec is None and weights is None or is_builtin(spec):
         if weights is not None:
             raise DistillsrError("the built-in models carry their weights: drop -w/--weights (weights= in Python)")
-        if exact and scale is not None and builtin_scale_for(scale) != scale:
-            from distillsr.checkpoints.builtin import builtin_scales
-
-            raise DistillsrError(f"no built-in x{scale:g} model: the built-in scales are {', '.join(f'x{s}' for s in builtin_scales())}")
-        return load_builtin(scale)
+        return load_model(BUILTIN_NAME, scale, None) if exact else load_builtin(scale)
     if spec is not None and names_a_file(spec):
         if weights is not None:
             raise DistillsrError(
