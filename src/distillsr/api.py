@@ -230,8 +230,6 @@ def profile(
         name = None if model is None else os.fspath(model)
         if name is not None and weights is None and names_a_file(name):
             name, weights = None, name
-        if name is None and weights is None:
-            name = "builtin"
         default_scale = scale if scale is not None or weights is not None else 4
         loaded = load_named_model(name, default_scale, None if weights is None else os.fspath(weights)).to(target)
     if loaded.in_channels is not None and shape[1] != loaded.in_channels:

@@ -46,7 +46,8 @@ def load_model(name: str | None, scale: int | None, weights: str | os.PathLike[s
 
     ``name`` and ``scale`` may be None when ``weights`` is given (the file says what it is); when
     given, they must agree with the file, or the error names the mismatch. Without ``weights``,
-    ``name`` and ``scale`` build the model with fresh weights (costs, shapes and tests need that).
+    ``name`` and ``scale`` build the model with fresh weights (costs, shapes and tests need that);
+    with neither a name nor weights, or ``builtin``, it is the shipped model for ``scale``.
     """
     from distillsr.checkpoints.builtin import (
         builtin_scale_for,
@@ -58,7 +59,7 @@ def load_model(name: str | None, scale: int | None, weights: str | os.PathLike[s
     from distillsr.models.sr_model import SRModel
     from distillsr.models.zoo import build_model, check_scale, get_entry
 
-    if is_builtin(name):
+    if is_builtin(name) or name is None and weights is None:  # nothing named: the shipped model
         if weights is not None:
             raise DistillsrError("the built-in models carry their weights: drop -w/--weights")
         if scale is not None and builtin_scale_for(scale) != scale:  # before any file is read

@@ -21,9 +21,9 @@ def run(args: argparse.Namespace) -> int:
 
         check_output_file(args.json, "--json report")
     scale = args.scale if args.scale or args.weights else 4
-    name = "builtin" if args.model is None and args.weights is None else args.model
-    # costs do not depend on the weights: a zoo name alone is measured with fresh ones, no download
-    model = load_model(name, scale, args.weights).to(resolve_device(args.device))
+    # nothing named: the built-in model; costs do not depend on the weights, so a zoo name alone is
+    # measured with fresh ones, no download
+    model = load_model(args.model, scale, args.weights).to(resolve_device(args.device))
     report = api.profile(model, input_size=input_shape[1:], device=args.device, repeats=args.repeats, warmup=args.warmup)
     print(f"model {model.name} x{model.scale}, LR input {'x'.join(map(str, input_shape[1:]))}")
     print(format_report(report))
