@@ -17,22 +17,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("weights", help="a x4 checkpoint (distillsr or official) of a pixel-shuffle network")
     parser.add_argument("--scale", type=int, required=True, choices=[2, 3])
-    parser.add_argument("--upsampler", default="upsampler.0", help="the prefix of the upsampler conv")
     parser.add_argument("-o", "--output", required=True, type=Path)
     args = parser.parse_args()
 
     from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
     from distillsr.checkpoints.model_loading import load_model
-    from distillsr.nn.rescale_upsampler import rescale_pixel_shuffle
+    from distillsr.models.zoo import build_model
+    from distillsr.nn.rescale_upsampler import rescale_state_for_scale
 
     model = load_model(None, None, args.weights)
     if model.scale != 4:
         raise SystemExit(f"{args.weights} is a x{model.scale} model, not x4")
-    state = {name: tensor.clone() for name, tensor in model.network.state_dict().items()}
-    for suffix in ("weight", "bias"):
-        key = f"{args.upsampler}.{suffix}"
-        if key in state:
-            state[key] = rescale_pixel_shuffle(state[key], 4, args.scale)
+    target = build_model(model.metadata.get("architecture", model.name), scale=args.scale, **model.metadata["kwargs"])
+    state, _ = rescale_state_for_scale(model.network.state_dict(), target.network.state_dict(), 4, args.scale)
     info = CheckpointInfo(
         model=model.metadata.get("architecture", model.name), scale=args.scale, kwargs=model.metadata["kwargs"],
         input_range=model.input_range, form=model.metadata.get("form", "train"),

@@ -53,3 +53,32 @@ def rescale_pixel_shuffle(tensor: torch.Tensor, source: int, target: int) -> tor
     grid = torch.einsum("ai,cijk->cajk", mix, grid)
     grid = torch.einsum("bj,cajk->cabk", mix, grid)
     return grid.reshape(channels * target * target, *rest).to(tensor.dtype)
+
+
+def rescale_state_for_scale(
+    state: dict[str, torch.Tensor], wanted: dict[str, torch.Tensor], source: int, target: int
+) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """``state`` (a x``source`` network's tensors) with its pixel-shuffle tensors resampled to x``target``.
+
+    A tensor is taken for a pixel-shuffle one when the network being loaded (``wanted``: name to
+    tensor or shape holder) has it ``source**2 / target**2`` times smaller along its first dimension
+    and equal elsewhere; nothing else changes. Returns the new state and the names resampled; none
+    found is an error, since a start that keeps a x``source`` tail cannot load into a x``target`` one.
+    """
+    if source == target:
+        return dict(state), []
+    changed: dict[str, torch.Tensor] = dict(state)
+    names: list[str] = []
+    for name, tensor in state.items():
+        goal = wanted.get(name)
+        if goal is None or tensor.ndim < 1 or tuple(goal.shape[1:]) != tuple(tensor.shape[1:]):
+            continue
+        if tensor.shape[0] * target * target == goal.shape[0] * source * source and tensor.shape[0] != goal.shape[0]:
+            changed[name] = rescale_pixel_shuffle(tensor, source, target)
+            names.append(name)
+    if not names:
+        raise DistillsrError(
+            f"no pixel-shuffle tensor to resample from x{source} to x{target}: no tensor of the file is "
+            f"{source * source}/{target * target} times the size of the model's along its outputs"
+        )
+    return changed, names

@@ -37,6 +37,9 @@ def test_init_must_name_an_existing_file_and_strict_needs_init(minimal, parse, e
     message = error_of(minimal, [f"stages.0.init={tmp_path / 'gone.pth'}"])
     assert "stages.0.init" in message and f"no weights file at {tmp_path / 'gone.pth'}" in message
     assert "stages.0.strict: applies only with init" in error_of(minimal, ["stages.0.strict=false"])
+    assert "stages.0.init_scale: applies only with init" in error_of(minimal, ["stages.0.init_scale=4"])
+    assert parse(minimal, [f"stages.0.init={weights}", "stages.0.init_scale=4"]).stages[0].init_scale == 4
+    assert "stages.0.init_scale" in error_of(minimal, [f"stages.0.init={weights}", "stages.0.init_scale=0"])
     basicsr = parse(minimal.replace("    iterations: 1000", f"    iterations: 1000\n    pretrain_network_g: {weights}"))
     assert basicsr.stages[0].init == str(weights)
 

@@ -11,6 +11,7 @@ from support import official_weights
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
 from distillsr.checkpoints.load import read_weights
 from distillsr.errors import DistillsrError
+from distillsr.nn.rescale_upsampler import rescale_pixel_shuffle
 from distillsr.training.stages.init_weights import (
     describe_skipped,
     load_fitting,
@@ -97,3 +98,33 @@ def test_an_official_file_starts_its_zoo_model_exactly(make_session, caplog):
     narrower = make_session("narrow", *DIPNET_X4, "model.kwargs.channels=40").build_network()
     report = load_initial_weights(session.context, narrower, str(official), strict=False, where="stages.0.init")
     assert report is not None and report.mismatched and report.loaded and not report.unexpected
+
+
+def test_a_x4_init_under_init_scale_starts_a_x2_model_with_its_upsampler_resampled(make_session, tmp_path, caplog):
+    """Independent of the loader: the expected x2 tail is the x4 file's tail passed through rescale_pixel_shuffle
+    by hand, and every other tensor is the file's as it is."""
+    x4 = make_session("x4", "model.scale=4").build_network()
+    path = _checkpoint(tmp_path / "x4.safetensors", x4, scale=4)
+    session = make_session()  # imdn x2
+    network = session.build_network()
+    with caplog.at_level(logging.INFO, logger="distillsr"):
+        load_initial_weights(session.context, network, path, strict=True, where="stages.0.init", scale=4)
+    source, loaded = x4.state_dict(), network.state_dict()
+    tail = [name for name in source if source[name].shape != loaded[name].shape]
+    assert tail == ["upsampler.0.weight", "upsampler.0.bias"]
+    for name in source:
+        expected = rescale_pixel_shuffle(source[name], 4, 2) if name in tail else source[name]
+        assert torch.equal(loaded[name], expected), name
+    assert any("resampled upsampler.0.bias, upsampler.0.weight from x4 to x2" in r.getMessage() for r in caplog.records)
+
+
+def test_init_scale_must_be_the_scale_of_the_file(make_session, tmp_path):
+    session = make_session()
+    network = session.build_network()
+    x2 = _checkpoint(tmp_path / "x2.safetensors", network, scale=2)
+    with pytest.raises(DistillsrError, match=r"stages.0.init: .*x2.safetensors is a x2 model, not x4 as init_scale says"):
+        load_initial_weights(session.context, network, x2, strict=True, where="stages.0.init", scale=4)
+    x3 = make_session("x3", "model.scale=3").build_network()
+    mislabelled = _checkpoint(tmp_path / "x3.safetensors", x3, scale=4)  # says x4, holds a x3 tail
+    with pytest.raises(DistillsrError, match="no pixel-shuffle tensor to resample from x4 to x2"):
+        load_initial_weights(session.context, network, mislabelled, strict=True, where="stages.0.init", scale=4)

@@ -90,3 +90,12 @@ def test_init_starts_a_fresh_stage_from_the_file_and_a_resume_from_its_own_state
                    resume=load_training_state(states[1][2]))
     assert len(calls) == 1, "a resumed stage continues from its own state, never from init"
     assert _same(_weights(resumed.network), _weights(by_init.network))
+
+
+def test_init_scale_reaches_the_loader(make_session, monkeypatch, tmp_path):
+    seen = []
+    monkeypatch.setattr(init_weights, "load_initial_weights", lambda *a, **k: seen.append(k))
+    start = tmp_path / "x4.safetensors"
+    start.write_bytes(b"")  # never read: the loader is replaced
+    _run(make_session("scaled", f"stages.0.init={start}", "stages.0.init_scale=4", iterations=2, ema="null"))
+    assert [k["scale"] for k in seen] == [4]

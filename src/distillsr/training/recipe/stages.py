@@ -91,6 +91,14 @@ class TrainStageConfig(StageConfig):
             aliases=("pretrain_network_g",),
         ),
     )
+    init_scale: int | None = field(
+        default=None,
+        metadata=doc(
+            "init is a model of this scale (e.g. 4 for a x2 recipe): its pixel-shuffle upsampler is resampled "
+            "to the recipe's scale, each new sub-pixel filter the area-weighted mean of the old ones it "
+            "overlaps; null: init has the recipe's scale"
+        ),
+    )
     strict: bool = field(
         default=True,
         metadata=doc(
@@ -128,6 +136,8 @@ class TrainStageConfig(StageConfig):
         if self.init is not None:  # relative paths are from the working directory, like the data folders
             require(Path(self.init).is_file(), "init", f"no weights file at {self.init}")
         require(self.strict or self.init is not None, "strict", "applies only with init")
+        require(self.init_scale is None or self.init is not None, "init_scale", "applies only with init")
+        positive(self.init_scale, "init_scale")
 
     def check_in_recipe(self, recipe: RecipeConfig, index: int) -> None:
         """The stage's patches must be large enough for the model."""

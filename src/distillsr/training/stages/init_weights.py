@@ -10,7 +10,7 @@ dropped silently.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import torch
@@ -73,18 +73,35 @@ def describe_skipped(report: InitReport) -> str:
     return "; ".join(parts)
 
 
-def load_initial_weights(context: StageContext, network: nn.Module, path: str, *, strict: bool, where: str) -> InitReport | None:
+def load_initial_weights(
+    context: StageContext, network: nn.Module, path: str, *, strict: bool, where: str, scale: int | None = None
+) -> InitReport | None:
     """Load ``path`` into ``network`` (the stage's starting weights); ``where`` names the recipe key in errors.
 
     Returns the report of a non-strict load (None for a strict one). The file's input range must
     be the model's: weights trained on 0-255 inputs are wrong on 0-1 ones however well they fit.
+    ``scale`` (the stage's ``init_scale``) says the file is a model of another scale whose
+    pixel-shuffle upsampler is resampled to the recipe's (:mod:`distillsr.nn.rescale_upsampler`).
     """
     from distillsr.checkpoints.load import load_state_dict_strictly, read_weights
+    from distillsr.nn.rescale_upsampler import rescale_state_for_scale
 
     recipe = context.recipe
     entry = context.entry
+    file_scale = scale or recipe.model.scale
     try:
-        loaded = read_weights(path, model=entry.name, scale=recipe.model.scale)
+        loaded = read_weights(path, model=entry.name, scale=file_scale)
+        if scale is not None and loaded.info.scale != scale:
+            raise DistillsrError(f"{path} is a x{loaded.info.scale} model, not x{scale} as init_scale says")
+        if file_scale != recipe.model.scale:
+            state, resampled = rescale_state_for_scale(
+                loaded.state_dict, network.state_dict(), file_scale, recipe.model.scale
+            )
+            loaded = replace(loaded, state_dict=state)
+            if context.process.is_main:
+                context.logger.info(
+                    f"{where}: resampled {', '.join(resampled)} from x{file_scale} to x{recipe.model.scale}"
+                )
     except DistillsrError as error:
         raise DistillsrError(f"{where}: {error}") from None
     if loaded.info.input_range != entry.input_range:

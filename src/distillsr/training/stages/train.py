@@ -70,7 +70,9 @@ class TrainStage(StageKind):
         from distillsr.training.stages.init_weights import load_initial_weights
 
         if resume is None and config.init is not None:  # a resumed stage's own state replaces these weights
-            load_initial_weights(context, network, config.init, strict=config.strict, where=f"stages.{index}.init")
+            load_initial_weights(
+                context, network, config.init, strict=config.strict, where=f"stages.{index}.init", scale=config.init_scale
+            )
         if config.channels_last:
             network = network.to(memory_format=torch.channels_last)
         owned = {name: module.to(context.device) for name, module in self.owned_modules(context, config, network).items()}
