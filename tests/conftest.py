@@ -33,6 +33,8 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("DISTILLSR_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("DISTILLSR_HOME", str(tmp_path_factory.mktemp("home")))
     monkeypatch.setenv("DISTILLSR_OFFLINE", "1")
+    # in-process `distillsr upscale` would change this process's malloc for every later test
+    monkeypatch.setenv("DISTILLSR_KEEP_MALLOC", "1")
 
 
 @pytest.fixture

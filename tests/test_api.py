@@ -182,7 +182,7 @@ PUBLIC = {
     "upscale": ("image", "model", "weights", "scale", "tile", "device", "precision", "alpha"),
     "load_model": ("model", "weights", "scale", "device"),
     "evaluate": ("model", "data", "weights", "scale", "protocol", "degradation", "seed", "self_ensemble",
-                 "save_images", "cache_dir", "cache", "device", "progress"),
+                 "save_images", "cache_dir", "cache", "device", "progress", "precision"),
     "profile": ("model", "weights", "scale", "input_size", "device", "runtime", "memory", "repeats", "warmup"),
 }
 

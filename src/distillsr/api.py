@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["evaluate", "load_model", "output_scale", "profile", "resolve_model", "upscale"]
 
 PathLike = str | os.PathLike[str]
-Precision = Literal["fp32", "fp16", "bf16"]
+PrecisionChoice = Literal["auto", "fp32", "fp16", "bf16"]  # distillsr.inference.fast_path, without importing torch
 log = get_logger(__name__)
 
 
@@ -94,7 +94,7 @@ def upscale(
     scale: float | None = None,
     tile: int | Literal["auto"] | None = "auto",
     device: str = "auto",
-    precision: Precision = "fp32",
+    precision: PrecisionChoice = "auto",
     alpha: Literal["bicubic", "model"] = "bicubic",
 ) -> np.ndarray | Image.Image:
     """Upscale an image array or a PIL image; the result is of the same kind.
@@ -110,8 +110,12 @@ def upscale(
     or an official ``.pth``), or a loaded model (:func:`load_model`). Models named by name or path
     are cached between calls. ``scale``: the output scale, by default the model's; another value
     resizes the model's output with MATLAB bicubic, as ``distillsr upscale -s`` does. ``tile``:
-    ``"auto"`` (sized by a memory probe that takes seconds on a CPU), a tile side in pixels, or
-    0/None for none. ``alpha``: how an alpha channel is upscaled (MATLAB bicubic, or the model).
+    ``"auto"`` (the whole image when its forward fits in memory, else the widest tiles that do; the
+    forward's memory is counted from the model once), a tile side in pixels, or 0/None for none.
+    ``precision``: ``"auto"`` (bf16 on a CPU with native bf16 and fp16 on CUDA, for models that
+    take it; else fp32), or ``"fp32"`` for the exact path (within one 8-bit level of plain
+    float32), ``"bf16"``, ``"fp16"`` (CUDA). ``alpha``: how an alpha channel is upscaled (MATLAB
+    bicubic, or the model).
     """
     backend = resolve_model(model, weights=weights, scale=scale)
     outscale = output_scale(backend, scale)
@@ -159,6 +163,7 @@ def evaluate(
     cache: bool = True,
     device: str = "auto",
     progress: bool = False,
+    precision: str = "fp32",
 ) -> list[SetResult]:
     """PSNR/SSIM of a model on benchmark folders under a named protocol, one result per folder.
 
@@ -168,6 +173,8 @@ def evaluate(
     or ``ntire`` (RGB, border 4). Each :class:`~distillsr.evaluation.runner.SetResult` has the
     per-image scores and ``.mean``; every score names its protocol. ``save_images``: a folder for
     the SR images (``<folder>/<set>/<name>.png``), checked for writability before any work.
+    ``precision``: ``fp32`` (plain float32, as papers score; the default), ``bf16`` or ``fp16``
+    (autocast, to see what reduced-precision upscaling costs); each result names it.
     """
     from distillsr.data.benchmark import BenchmarkSet
     from distillsr.data.lr_cache import LRCache
@@ -191,7 +198,8 @@ def evaluate(
         log.info(f"{benchmark.name}: {len(benchmark)} images from {benchmark.hr_dir} ({source})")
         results.append(
             evaluate_set(
-                loaded, benchmark, scoring, self_ensemble=self_ensemble, save_dir=save_dir, progress=progress
+                loaded, benchmark, scoring, self_ensemble=self_ensemble, save_dir=save_dir, progress=progress,
+                precision=precision,
             )
         )
     return results

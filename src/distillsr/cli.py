@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 
 from distillsr import console
 from distillsr.commands import (
+    bench,
     convert,
     data,
     evaluate,
@@ -32,7 +33,7 @@ from distillsr.version import package_version
 EXIT_USER_ERROR = 1
 EXIT_INTERRUPTED = 130
 
-COMMANDS = (evaluate, profile, zoo, convert, data, upscale, export, train, prune)
+COMMANDS = (evaluate, profile, zoo, convert, data, upscale, export, train, prune, bench)
 
 
 class _VersionAction(argparse.Action):

@@ -37,3 +37,33 @@ def test_read_only_folder_is_refused_before_work(tmp_path, capsys):
         assert "Permission denied" in capsys.readouterr().err
     finally:
         locked.chmod(0o755)
+
+
+def test_profile_ntire_prints_the_kits_table_for_dipnet(capsys, tmp_path):
+    # fresh DIPNet weights: the kit's counts do not depend on them (methods.md: 14.90 G, 72.97 M, 39 convs)
+    report = tmp_path / "kit.json"
+    assert main(["profile", "-m", "dipnet", "--ntire", "--repeats", "1", "--warmup", "0", "--json", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "LR input 3x256x256" in out
+    rows = dict(line.split(" : ", 1) for line in out.splitlines() if " : " in line)
+    rows = {label.strip(): value for label, value in rows.items()}
+    assert rows["Params [M]"] == "0.2433"
+    assert rows["FLOPs [G] (NTIRE kit)"] == "14.9011 (14,901,086,208)"
+    assert rows["MACs [G] (conv, fvcore-style)"].startswith("14.8696 ")
+    assert rows["Activations [M]"] == "72.9673"
+    assert rows["#Conv"] == "39"
+    assert rows["Runtime [ms]"].endswith("(mean of 1 runs, {} thread(s))".format(__import__("torch").get_num_threads()))
+    assert "Max Mem [M]" in rows
+    kit = json.loads(report.read_text())["ntire"]
+    assert kit["flops"] == 14_901_086_208 and kit["conv"] == 39 and kit["params"] == 243_252
+
+
+def test_profile_ntire_refuses_another_input_size(capsys):
+    assert main(["profile", "-m", "bicubic", "--ntire", "--input", "3x64x64"]) == 1
+    assert "--ntire counts at the kit's input 3x256x256; drop --input 3x64x64 or --ntire" in capsys.readouterr().err
+
+
+def test_profile_without_ntire_keeps_its_own_table(capsys):
+    assert main(["profile", "-m", "bicubic", "--input", "3x16x16", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "LR input 3x16x16" in out and "MACs (conv, fvcore-style)" in out and "Params [M]" not in out

@@ -93,8 +93,8 @@ def test_scores_are_the_hand_computed_ones(bench_dir, protocol):
 def test_to_dict_has_the_report_fields(bench_dir):
     result = evaluate_set(_model(), BenchmarkSet(bench_dir, SCALE), CLASSIC, progress=False)
     data = result.to_dict()
-    assert list(data) == ["dataset", "images", "protocol", "psnr", "ssim", "per_image"]
-    assert (data["dataset"], data["images"], data["protocol"]) == ("Tiny", 2, "classic")
+    assert list(data) == ["dataset", "images", "protocol", "precision", "psnr", "ssim", "per_image"]
+    assert (data["dataset"], data["images"], data["protocol"], data["precision"]) == ("Tiny", 2, "classic", "fp32")
     assert data["psnr"] == pytest.approx((result.images[0].score.psnr + result.images[1].score.psnr) / 2)
     assert data["ssim"] == pytest.approx((result.images[0].score.ssim + result.images[1].score.ssim) / 2)
     assert data["per_image"] == [

@@ -20,6 +20,16 @@ PROBE = """
 import json, resource, sys, torch
 from distillsr.inference.allocator import keep_large_blocks_on_heap
 agreed = keep_large_blocks_on_heap() if sys.argv[1] == "heap" else None
+if sys.argv[1] == "cli":  # what `distillsr upscale` leaves behind in its process
+    import tempfile, numpy as np
+    from PIL import Image
+    from distillsr.cli import main
+    folder = tempfile.mkdtemp()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder + "/a.png")
+    try:
+        main(["upscale", folder + "/a.png", "-o", folder + "/out", "-m", "bicubic", "-s", "2", "-q"])
+    except SystemExit:
+        pass
 torch.set_num_threads(1)
 conv = torch.nn.Conv2d(48, 48, 3, padding=1)
 x = torch.rand(1, 48, 360, 640)
@@ -34,9 +44,14 @@ print(json.dumps({"agreed": agreed, "faults": after - before}))
 
 
 def _probe(mode: str, env: dict | None = None) -> dict:
+    """Run PROBE in a fresh process; by default without the opt-out that tests/conftest.py sets."""
+    import os
+
+    if env is None:
+        env = {key: value for key, value in os.environ.items() if key != allocator.DISABLE_VARIABLE}
     done = subprocess.run([sys.executable, "-c", PROBE, mode], capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return json.loads(done.stdout.strip().splitlines()[-1])  # the CLI prints its summary first
 
 
 @glibc_only
@@ -46,6 +61,12 @@ def test_keeping_blocks_on_the_heap_removes_most_page_faults():
     # each fresh 44 MB mmap faults in ~10,800 pages; on the heap the same pages are reused
     assert default["faults"] > 5 * 10_000
     assert heap["faults"] < default["faults"] / 3
+
+
+@glibc_only
+def test_the_upscale_command_keeps_blocks_on_the_heap():
+    default, command = _probe("default"), _probe("cli")
+    assert command["faults"] < default["faults"] / 3
 
 
 @glibc_only

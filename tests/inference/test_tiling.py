@@ -90,8 +90,8 @@ def test_whole_image_statistics_beat_naive_tiling():
     x = photo_tensor(photo(96, 128))
     with torch.no_grad():
         full = model(x)
-    naive = Upscaler(model, device="cpu", tile=64, passes=1).upscale_tensor(x)
-    fixed = Upscaler(model, device="cpu", tile=64, passes=2).upscale_tensor(x)
+    naive = Upscaler(model, device="cpu", precision="fp32", tile=64, passes=1).upscale_tensor(x)
+    fixed = Upscaler(model, device="cpu", precision="fp32", tile=64, passes=2).upscale_tensor(x)
     assert _psnr(fixed, full) > _psnr(naive, full) + 5
 
 

@@ -18,7 +18,7 @@ def _dataset_folders(values: list[str]) -> list[Path]:
 
 
 def _format_eval_table(results, protocol, verbose: bool) -> str:
-    tag = protocol.name
+    tag = f"{protocol.name} {results[0].precision}" if results else protocol.name
     header = f"{'dataset':<16} {'images':>6} {'PSNR ' + tag + ' (dB)':>20} {'SSIM ' + tag:>14}"
     lines = [header, "-" * len(header)]
     for result in results:
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     results = api.evaluate(
         model, folders, protocol=protocol.name, degradation=args.degradation, seed=args.seed,
         self_ensemble=args.self_ensemble, save_images=args.save_images, cache_dir=args.cache_dir,
-        cache=not args.no_cache, device=args.device, progress=not args.quiet,
+        cache=not args.no_cache, device=args.device, progress=not args.quiet, precision=args.precision,
     )
     print(_format_eval_table(results, protocol, args.verbose))
     if args.json:
@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
             "degradation": degradation.cache_key,
             "protocol": protocol.name,
             "protocol_description": protocol.description,
+            "precision": results[0].precision if results else args.precision,
             "self_ensemble": args.self_ensemble,
             "results": [r.to_dict() for r in results],
         }
@@ -91,6 +92,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     ev.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ev.add_argument("--cache-dir", metavar="DIR", help="where made LR images are cached")
     ev.add_argument("--no-cache", action="store_true", help="do not cache made LR images")
+    ev.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
+                    help="what the model computes in: fp32 (plain float32, as papers score; the default), bf16 "
+                    "or fp16 (autocast, as reduced-precision upscaling runs; fp16 needs CUDA)")
     ev.add_argument("--verbose", "-v", action="store_true", help="also print per-image scores")
     ev.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     ev.set_defaults(handler=run)

@@ -10,12 +10,12 @@ from distillsr.commands.common import positive_int
 
 def run(args: argparse.Namespace) -> int:
     from distillsr import api
+    from distillsr.bench.ntire import KIT_INPUT, input_shape_for
     from distillsr.checkpoints.model_loading import load_model
     from distillsr.devices import resolve_device
     from distillsr.efficiency import format_report
-    from distillsr.efficiency.input_size import parse_input_shape
 
-    input_shape = parse_input_shape(args.input)
+    input_shape = input_shape_for(args.input, args.ntire, (1, *KIT_INPUT))
     if args.json:
         from distillsr.writable import check_output_file
 
@@ -26,11 +26,25 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.model, scale, args.weights).to(resolve_device(args.device))
     report = api.profile(model, input_size=input_shape[1:], device=args.device, repeats=args.repeats, warmup=args.warmup)
     print(f"model {model.name} x{model.scale}, LR input {'x'.join(map(str, input_shape[1:]))}")
-    print(format_report(report))
+    extra = {}
+    if args.ntire:
+        from distillsr.bench.ntire import format_kit_figures, kit_figures
+
+        figures = kit_figures(
+            report,
+            runtime_ms=report.runtime.mean_ms, runtime_how=f"mean of {report.runtime.repeats} runs, {report.runtime.threads} thread(s)",
+            memory_mib=report.memory.peak_bytes / 2**20, memory_how=report.memory.method,
+        )
+        print(format_kit_figures(figures))
+        extra = {"ntire": figures.to_dict()}
+    else:
+        print(format_report(report))
     if args.json:
         from distillsr.atomic import atomic_write_text
 
-        atomic_write_text(args.json, json.dumps({"model": model.name, "scale": model.scale, **report.to_dict()}, indent=2) + "\n")
+        atomic_write_text(
+            args.json, json.dumps({"model": model.name, "scale": model.scale, **report.to_dict(), **extra}, indent=2) + "\n"
+        )
     return 0
 
 
@@ -39,9 +53,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     pr.add_argument("--model", "-m", help="builtin (the default) or a zoo name; optional with --weights")
     pr.add_argument("--weights", "-w", help="checkpoint to profile (its architecture is what counts)")
     pr.add_argument("--scale", "-s", type=positive_int, help="upscaling factor (default 4, or the checkpoint's)")
-    pr.add_argument("--input", default="3x256x256", help="LR input size CxHxW (NTIRE convention: 3x256x256)")
+    pr.add_argument("--input", help="LR input size CxHxW (default 3x256x256, the NTIRE convention)")
     pr.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     pr.add_argument("--repeats", type=positive_int, default=10, help="timed runs (median reported)")
     pr.add_argument("--warmup", type=int, default=2, help="untimed runs first")
     pr.add_argument("--json", metavar="FILE", help="write the figures as JSON")
+    pr.add_argument("--ntire", action="store_true",
+                    help="the NTIRE efficient-SR kit's table at 3x256x256: Params [M], FLOPs [G], Activations [M], "
+                    "#Conv, Runtime [ms] (mean), Max Mem [M], with fvcore-style MACs beside the kit's FLOPs")
     pr.set_defaults(handler=run)

@@ -144,9 +144,17 @@ def builtin_rows(scale: int, macs: bool) -> list[str]:
     )
     description = (
         f"{'':<15} distillsr's own model (the default of upscale and eval): {info.model} architecture{trained}; "
-        f"source: {card.get('recipe', 'distillsr')}"
+        f"source: {card.get('recipe', 'distillsr')}{_bf16_cell(BUILTIN_NAME, scale)}"
     )
     return [row, description]
+
+
+def _bf16_cell(name: str, scale: int) -> str:
+    """The measured bf16 cost of the official or shipped weights at ``scale``, where measured."""
+    from distillsr.models.reduced_precision import describe_cost
+
+    cost = describe_cost(name, scale)
+    return f"; in bf16 {cost}" if cost else ""
 
 
 def format_zoo_table(scale: int = 4, macs: bool = True, names: list[str] | None = None) -> str:
@@ -185,7 +193,9 @@ def format_zoo_table(scale: int = 4, macs: bool = True, names: list[str] | None 
             f"{entry.name:<15} {scales:<8} {entry.form:<7} {entry.input_range:>5g} {params:>11,} {gmacs:>11} "
             f"{weights_cell(entry, scale):<{WEIGHTS_WIDTH}}  {_scores_cell(entry, scale)}"
         )
-        lines.append(f"{'':<15} {entry.description}{widths}; source: {entry.source}")
+        lines.append(f"{'':<15} {entry.description}{widths}; source: {entry.source}{_bf16_cell(entry.name, scale)}")
     lines.append("weights = the official file: cached on this machine, or downloaded on first use by -m NAME (no -w).")
     lines.append("MACs = multiply-accumulates of one 3x256x256 LR forward (the NTIRE challenges' 'FLOPs').")
+    lines.append("bf16 = what upscale's default reduced precision costs (CPUs with native bf16): measured on Set5; "
+                 "--fp32 runs the exact path.")
     return "\n".join(lines)

@@ -27,6 +27,7 @@ class SetResult:
 
     dataset: str
     images: list[ImageResult] = field(default_factory=list)
+    precision: str = "fp32"  # what the model computed in: every score says so
 
     @property
     def mean(self) -> Score:
@@ -38,6 +39,7 @@ class SetResult:
             "dataset": self.dataset,
             "images": len(self.images),
             "protocol": mean.protocol,
+            "precision": self.precision,
             "psnr": mean.psnr,
             "ssim": mean.ssim,
             "per_image": [
@@ -54,17 +56,20 @@ def evaluate_set(
     self_ensemble: bool = False,
     save_dir: Path | None = None,
     progress: bool = True,
+    precision: str = "fp32",
 ) -> SetResult:
-    """Upscale every LR image of ``benchmark`` and score it against its HR image."""
+    """Upscale every LR image of ``benchmark`` and score it against its HR image, computing in ``precision``."""
+    from distillsr.inference.fast_path import precision_for
     from tqdm import tqdm
 
-    result = SetResult(benchmark.name)
+    precision = precision_for(model, precision, model.device) if precision != "fp32" else "fp32"
+    result = SetResult(benchmark.name, precision=precision)
     samples: Iterable = tqdm(
         benchmark, total=len(benchmark), desc=benchmark.name, unit="img", disable=not progress, leave=False
     )
     inputs = {path.resolve() for pair in benchmark.pairs for path in (pair.hr_path, pair.lr_path) if path}
     for pair, sample in zip(benchmark.pairs, samples):
-        sr = predict(model, sample.lr, self_ensemble=self_ensemble)
+        sr = predict(model, sample.lr, self_ensemble=self_ensemble, precision=precision)
         try:
             scored = score(sr, sample.hr, protocol, benchmark.scale)
         except DistillsrError as error:  # e.g. too small for SSIM's window: say which image

@@ -8,11 +8,10 @@ blocks stay on the heap (measured on this project's 2-core machine).
 
 :func:`keep_large_blocks_on_heap` turns mmap off for malloc (``M_MMAP_MAX = 0``) and stops
 trimming the heap below 1 GiB (``M_TRIM_THRESHOLD``), so freed activations are reused by the next
-layer. The price is that the process keeps that memory until it exits, which suits a script that
-upscales and ends: call it at start-up. Neither the API nor ``distillsr upscale`` calls it yet:
-the upscaler's ``--tile auto`` measures a model's memory by the growth of the process's RSS, and
-with freed blocks kept on the heap a second measurement sees no growth and would choose tiles far
-too large. Turning it on by default waits for tile sizes computed rather than probed.
+layer. The price is that the process keeps that memory until it exits, which suits a command that
+upscales and ends: ``distillsr upscale`` calls it at start-up (tile sizes are counted from the
+model, not read off the process's RSS, so nothing it measures is fooled by the kept blocks). The
+Python API leaves a caller's process alone; a script may call it itself.
 """
 
 from __future__ import annotations

@@ -8,14 +8,19 @@ import torch
 from distillsr.errors import DistillsrError
 from distillsr.imaging.tensors import image_to_tensor, tensor_to_image
 from distillsr.inference.ensemble import self_ensemble as ensemble
+from distillsr.inference.fast_path import Precision, computing_at
 from distillsr.models.sr_model import SRModel
 
 
 @torch.inference_mode()
-def predict(model: SRModel, image: np.ndarray, *, self_ensemble: bool = False) -> np.ndarray:
-    """Upscale an integer image; returns float32 in (about) [0, 1], not yet rounded or clipped."""
+def predict(model: SRModel, image: np.ndarray, *, self_ensemble: bool = False, precision: Precision = "fp32") -> np.ndarray:
+    """Upscale an integer image; returns float32 in (about) [0, 1], not yet rounded or clipped.
+
+    ``fp32`` is plain eager float32, the way papers score; ``bf16``/``fp16`` autocast as upscaling does.
+    """
     x = image_to_tensor(image, model.in_channels).to(model.device)
-    out = ensemble(model, x) if self_ensemble else model(x)
+    with computing_at(precision, x.device):
+        out = (ensemble(model, x) if self_ensemble else model(x)).float()
     expected = (x.shape[-2] * model.scale, x.shape[-1] * model.scale)
     if tuple(out.shape[-2:]) != expected:
         raise DistillsrError(

@@ -37,6 +37,7 @@ from distillsr.nn.global_stats import (
     tile_aware_sites,
 )
 
+TileShape = tuple[int, int]  # core rows, core columns
 Sink = Callable[[int, torch.Tensor], None]  # (first output row, rows as (1, C, h, W_out) float32)
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
@@ -56,7 +57,14 @@ class Tile:
 
 
 def _spans(length: int, tile: int) -> list[tuple[int, int]]:
-    return [(start, min(start + tile, length)) for start in range(0, length, tile)]
+    """As few spans of at most ``tile`` as cover ``length``, of near-equal size (no sliver at the end)."""
+    count = math.ceil(length / tile)
+    bounds = [length * i // count for i in range(count + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def _shape(tile: int | TileShape) -> TileShape:
+    return (tile, tile) if isinstance(tile, int) else (int(tile[0]), int(tile[1]))
 
 
 def _context_start(core_start: int, pad: int, align: int) -> int:
@@ -64,15 +72,17 @@ def _context_start(core_start: int, pad: int, align: int) -> int:
     return max(0, (core_start - pad) // align * align)
 
 
-def plan_tiles(height: int, width: int, tile: int, pad: int, align: int = 1) -> list[list[Tile]]:
-    """Tiles in rows; cores partition the image, inputs add at least ``pad`` of context per side.
+def plan_tiles(height: int, width: int, tile: int | TileShape, pad: int, align: int = 1) -> list[list[Tile]]:
+    """Tiles in rows; cores (at most ``tile``: a side, or rows and columns) partition the image,
+    inputs add at least ``pad`` of context per side.
 
     Input windows start on multiples of ``align`` so strided layers sample the whole image's grid.
     """
+    tile_rows, tile_cols = _shape(tile)
     rows = []
-    for core_top, core_bottom in _spans(height, tile):
+    for core_top, core_bottom in _spans(height, tile_rows):
         row = []
-        for core_left, core_right in _spans(width, tile):
+        for core_left, core_right in _spans(width, tile_cols):
             row.append(
                 Tile(
                     _context_start(core_top, pad, align), min(height, core_bottom + pad),
@@ -174,7 +184,7 @@ def run_tiled(
     scale: int,
     sink: Sink,
     *,
-    tile: int,
+    tile: int | TileShape,
     pad: int,
     passes: int = 1,
     model: nn.Module | None = None,
@@ -227,5 +237,6 @@ def run_tiled(
         injected = recorder.whole_image_moments()
 
 
-def tiles_per_pass(height: int, width: int, tile: int) -> int:
-    return math.ceil(height / tile) * math.ceil(width / tile)
+def tiles_per_pass(height: int, width: int, tile: int | TileShape) -> int:
+    tile_rows, tile_cols = _shape(tile)
+    return math.ceil(height / tile_rows) * math.ceil(width / tile_cols)

@@ -2,11 +2,18 @@
 
 :class:`Upscaler` turns an image array (uint8 or uint16; grey, RGB or RGBA) into the upscaled
 array of the same kind, keeping what users care about: greyscale stays greyscale, alpha is
-upscaled separately, 16-bit stays 16-bit (processed in float), and the model sees the image tile
-by tile (:mod:`distillsr.inference.tiling`) so memory stays bounded whatever the image size.
+upscaled separately, 16-bit stays 16-bit (processed in float).
 
-Reduced precision (fp16/bf16) is a CUDA option; a tile that comes back non-finite or black where
-its input is not is redone in fp32, with a warning, instead of producing a black patch.
+Speed (:mod:`distillsr.inference.fast_path`): the network runs channels-last on the CPU, and with
+``precision="auto"`` in bf16 where the CPU has native bf16 (fp16 on CUDA); ``fp32`` is the exact
+path. A reduced-precision tile that comes back non-finite or black where its input is not is
+redone in fp32, with a warning, instead of producing a black patch.
+
+Tiling is decided by cost (:mod:`distillsr.inference.memory_model`): the forward's peak memory is
+counted from the model once, and an image whose forward fits the memory budget is run whole, so
+its output is exactly the untiled one. A larger image is cut into the fewest, widest tiles the
+budget allows (full-width strips where they fit), each with context around it
+(:mod:`distillsr.inference.tiling`).
 """
 
 from __future__ import annotations
@@ -25,24 +32,41 @@ from distillsr.devices import resolve_device
 from distillsr.errors import DistillsrError
 from distillsr.imaging.pixels import from_float
 from distillsr.imaging.tensors import image_to_tensor, tensor_to_image
+from distillsr.inference.fast_path import (
+    Precision,
+    PrecisionChoice,
+    computing_at,
+    fast_input,
+    precision_for,
+    prepare_network,
+)
+from distillsr.inference.memory_model import (
+    SCRATCH_MARGIN,
+    ForwardMemory,
+    forward_memory,
+    model_signature,
+    read_cached,
+    store_cached,
+)
 from distillsr.inference.predict import non_finite_output_message
-from distillsr.inference.tiling import run_tiled, tiles_per_pass
+from distillsr.inference.tiling import TileShape, run_tiled, tiles_per_pass
 
 log = get_logger(__name__)
 
-Precision = Literal["fp32", "fp16", "bf16"]
 AlphaMode = Literal["bicubic", "model"]
 
 DEFAULT_PAD = 24
 DEFAULT_PASSES = 2
 MIN_TILE = 32
-MAX_AUTO_TILE = 1024
-PROBE_SIZE = 96
-# On the CPU, tiles may use this share of the memory the system reports available, and at most
-# this much in absolute terms, so a 4K x4 upscale stays within ~3 GB peak RSS.
+# A strip needs this many core rows to be worth its 2 x pad rows of context; below it, square tiles.
+MIN_STRIP_ROWS = 96
+# On the CPU, a forward may use this share of the memory the system reports available, and at most
+# this much in absolute terms (a 720p DIPNet forward needs 1.1 GB in fp32, 0.55 GB in bf16).
 CPU_MEMORY_SHARE = 0.25
-CPU_MEMORY_CAP = 768 << 20
+CPU_MEMORY_CAP = 2 << 30
 CUDA_MEMORY_SHARE = 0.6
+# Where the forward cannot be counted (an exported graph), assume a mid-sized model's bytes per pixel.
+UNCOUNTED_BYTES_PER_PIXEL = 4096.0
 
 
 class Backend(Protocol):
@@ -82,15 +106,31 @@ def is_out_of_memory(error: BaseException) -> bool:
     return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
 
 
+def plan_tile_shape(height: int, width: int, pixels: int, pad: int) -> TileShape | None:
+    """The tile (core rows, core columns) for an image whose forward may hold ``pixels`` input pixels.
+
+    None when the whole image fits. Otherwise full-width strips when a strip of at least
+    ``MIN_STRIP_ROWS`` core rows fits (the least context recomputed per output pixel), else the
+    largest square. A window is the core plus ``pad`` on each side.
+    """
+    if height * width <= pixels:
+        return None
+    rows = pixels // (width + 2 * pad) - 2 * pad if width + 2 * pad > 0 else 0
+    if rows >= MIN_STRIP_ROWS:
+        return (min(rows, height), width)
+    side = max(MIN_TILE, math.isqrt(max(pixels, 0)) - 2 * pad)
+    return (min(side, height), min(side, width))
+
+
 class Upscaler:
-    """Upscale arrays or tensors with a model, tiled, on a device, at a precision."""
+    """Upscale arrays or tensors with a model, tiled where memory needs it, on a device, at a precision."""
 
     def __init__(
         self,
         model: Backend,
         *,
         device: str | torch.device = "auto",
-        precision: Precision = "fp32",
+        precision: PrecisionChoice = "auto",
         tile: int | Literal["auto"] | None = "auto",
         pad: int = DEFAULT_PAD,
         passes: int = DEFAULT_PASSES,
@@ -100,19 +140,15 @@ class Upscaler:
         network = getattr(model, "network", None)
         self.network: nn.Module | None = network if isinstance(network, nn.Module) else None
         self.device = resolve_device(device)
-        if precision not in ("fp32", "fp16", "bf16"):
-            raise DistillsrError(f"precision must be fp32, fp16 or bf16, not {precision!r}")
-        if precision != "fp32" and self.device.type != "cuda":
-            raise DistillsrError(f"{precision} needs a CUDA device; on the CPU use fp32")
-        self.precision = precision
+        self.precision: Precision = precision_for(model, precision, self.device)
         if isinstance(tile, int) and tile < 0 or pad < 0 or passes < 1:
             raise DistillsrError("tile size and pad must be non-negative and passes at least 1")
         self.settings = TileSettings(tile if tile != 0 else None, pad, passes)
         self.progress = progress
         self.warnings: list[str] = []
-        self._auto_tiles: dict[int, int] = {}
+        self._memory: dict[int, ForwardMemory] = {}
         if self.network is not None:
-            self.network.to(self.device).eval()
+            self.network = prepare_network(self.network, self.device)
 
     @property
     def scale(self) -> int:
@@ -121,11 +157,10 @@ class Upscaler:
     # --- one tile --------------------------------------------------------------------------
 
     def _forward_at(self, x: torch.Tensor, precision: Precision) -> torch.Tensor:
-        if precision == "fp32":
+        if self.network is None:
             return self.model(x)
-        dtype = torch.float16 if precision == "fp16" else torch.bfloat16
-        with torch.autocast(device_type=self.device.type, dtype=dtype):
-            return self.model(x).float()
+        with computing_at(precision, self.device):
+            return self.model(fast_input(x, self.device)).float()
 
     def forward_tile(self, tile: torch.Tensor) -> torch.Tensor:
         """Upscale one host tile on the device; redo it in fp32 if reduced precision broke it."""
@@ -144,33 +179,45 @@ class Upscaler:
 
     # --- tile size -----------------------------------------------------------------------
 
-    def _memory_budget(self) -> int:
+    def memory_budget(self) -> int:
+        """Bytes one forward may hold: a share of what is free, capped on the CPU."""
         if self.device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(self.device)
             return int(free * CUDA_MEMORY_SHARE)
         return int(min(_available_cpu_memory() * CPU_MEMORY_SHARE, CPU_MEMORY_CAP))
 
-    def _bytes_per_pixel(self, channels: int) -> float:
-        """Peak memory of one probe tile, per input pixel (measured, since models differ 10x)."""
-        from distillsr.efficiency.memory import measure_peak_memory
-
+    def forward_memory(self, channels: int) -> ForwardMemory:
+        """The forward's peak memory as a function of its input size, counted once per channel count."""
+        if channels in self._memory:
+            return self._memory[channels]
         if self.network is None:
-            return 4096.0  # exported graphs cannot be probed; assume a mid-sized model
-        probe = _ProbeModule(self, channels)
-        stats = measure_peak_memory(probe, (1, channels, PROBE_SIZE, PROBE_SIZE), device=self.device, warmup=1)
-        return max(stats.peak_bytes, 1) / (PROBE_SIZE * PROBE_SIZE)
+            counted = ForwardMemory(0.0, UNCOUNTED_BYTES_PER_PIXEL)
+        else:
+            signature = model_signature(self.model, self.precision, self.device, channels)
+            counted = read_cached(signature) if signature else None
+            if counted is None:
+                side = max(32, getattr(self.model, "min_size", 1) or 1)
+                counted = forward_memory(
+                    lambda x: self._forward_at(x, self.precision),
+                    lambda h, w: torch.rand(1, channels, h, w, device=self.device),
+                    [*self.network.parameters(), *self.network.buffers()],
+                    sides=(side, 2 * side),
+                )
+                if signature:
+                    store_cached(signature, counted)
+        log.debug(f"forward memory for {channels} channel(s): {counted}")
+        self._memory[channels] = counted
+        return counted
 
-    def auto_tile(self, channels: int) -> int:
-        """The largest square tile (with its pad) whose activations fit the memory budget.
-
-        Measured once per channel count and remembered: the probe costs a few seconds on a CPU.
-        """
-        if channels not in self._auto_tiles:
-            side = math.isqrt(int(self._memory_budget() / self._bytes_per_pixel(channels)))
-            self._auto_tiles[channels] = int(max(MIN_TILE, min(MAX_AUTO_TILE, side - 2 * self.settings.pad)))
-            log.debug(f"auto tile for {channels} channel(s): {self._auto_tiles[channels]} px "
-                      f"(budget {self._memory_budget() >> 20} MiB on {self.device})")
-        return self._auto_tiles[channels]
+    def tile_shape(self, height: int, width: int, channels: int) -> TileShape | None:
+        """The tile an image of this size is cut into, or None to run it whole."""
+        tile = self.settings.tile
+        if tile is None:
+            return None
+        if tile != "auto":
+            return None if tile >= max(height, width) else (int(tile), int(tile))
+        pixels = self.forward_memory(channels).pixels_within(int(self.memory_budget() / SCRATCH_MARGIN))
+        return plan_tile_shape(height, width, pixels, self.settings.pad)
 
     # --- whole images ----------------------------------------------------------------------
 
@@ -186,49 +233,53 @@ class Upscaler:
         canvas: dict[str, torch.Tensor] = {}
         if sink is None:
             def sink(row: int, rows: torch.Tensor) -> None:
+                if row == 0 and rows.shape[2] == x.shape[2] * self.scale:
+                    canvas["out"] = rows  # the whole image in one piece: no copy
+                    return
                 if "out" not in canvas:
                     canvas["out"] = torch.empty(1, rows.shape[1], x.shape[2] * self.scale, x.shape[3] * self.scale)
                 canvas["out"][:, :, row : row + rows.shape[2]] = rows
 
-        tile = self.settings.tile
-        if tile == "auto":
-            tile = self.auto_tile(x.shape[1])
-        if tile is None:
-            tile = max(x.shape[2], x.shape[3])
+        height, width = x.shape[-2:]
+        shape = self.tile_shape(height, width, x.shape[1])
         while True:
             try:
-                self._run(x, int(tile), sink)
+                self._run(x, shape, sink)
                 break
             except Exception as error:  # shrink and retry on out-of-memory only
-                if not is_out_of_memory(error) or tile <= MIN_TILE:
+                smaller = _halved(shape or (height, width)) if is_out_of_memory(error) else None
+                if smaller is None:
                     if is_out_of_memory(error):
                         raise DistillsrError(
-                            f"out of memory even with {tile}-px tiles on {self.device}; free memory or use another device"
+                            f"out of memory even with {MIN_TILE}-px tiles on {self.device}; free memory or use another device"
                         ) from None
                     raise
-                tile = max(MIN_TILE, tile // 2)
+                shape = smaller
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
-                message = f"out of memory: retrying with {tile}-px tiles"
+                message = f"out of memory: retrying with {shape[0]}x{shape[1]}-px tiles"
                 warnings.warn(message, RuntimeWarning, stacklevel=2)
                 self.warnings.append(message)
         return canvas.get("out")
 
-    def _run(self, x: torch.Tensor, tile: int, sink) -> None:
+    def _run(self, x: torch.Tensor, shape: TileShape | None, sink) -> None:
         from tqdm import tqdm
 
         from distillsr.models.sr_model import TilingHint
 
         height, width = x.shape[-2:]
+        if shape is None or (shape[0] >= height and shape[1] >= width):
+            sink(0, self.forward_tile(x))  # the image fits: one forward, exactly the untiled result
+            return
         # the model's own hint (an SRModel reads it from its layers); a backend without one gets its minimum
         hint = getattr(self.model, "tiling", None) or TilingHint(min_size=getattr(self.model, "min_size", 1))
         passes = hint.passes(self.settings.passes)  # only a model that pools globally needs more than one
-        total = tiles_per_pass(height, width, tile) * (passes if tile < max(height, width) else 1)
+        total = tiles_per_pass(height, width, shape) * passes
         with tqdm(total=total, unit="tile", disable=not self.progress or total <= 1, leave=False) as bar:
             pad = hint.pad(self.settings.pad)  # a window must hold the model's minimum input, even at the last tile
             run_tiled(
                 self.forward_tile, x, self.scale, sink,
-                tile=tile, pad=pad, passes=passes, model=self.network,
+                tile=shape, pad=pad, passes=passes, model=self.network,
                 on_tile=lambda: bar.update(1),
             )
 
@@ -269,8 +320,8 @@ class Upscaler:
         from distillsr.models.bicubic import BicubicUpsampler
 
         bicubic = _CallableBackend(BicubicUpsampler(self.scale, emulate_uint8=False), self.scale)
-        Upscaler(bicubic, device="cpu", tile=self.settings.tile if self.settings.tile != "auto" else 512,
-                 pad=8, passes=1)._upscale_into(alpha, target, grey=True)
+        Upscaler(bicubic, device="cpu", precision="fp32",
+                 tile=self.settings.tile if self.settings.tile != "auto" else 512, pad=8, passes=1)._upscale_into(alpha, target, grey=True)
 
 
 @dataclass
@@ -284,17 +335,14 @@ class _CallableBackend:
         return self.network(x)
 
 
-class _ProbeModule(nn.Module):
-    """Wraps the backend call so the memory probe measures exactly what a tile costs."""
-
-    def __init__(self, upscaler: Upscaler, channels: int) -> None:
-        super().__init__()
-        self.upscaler = upscaler
-        self.network = upscaler.network
-        self.channels = channels
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.upscaler._forward_at(x, self.upscaler.precision)
+def _halved(shape: TileShape) -> TileShape | None:
+    """The next tile to try after running out of memory: the longer side halved; None below the minimum."""
+    rows, cols = shape
+    if max(rows, cols) <= MIN_TILE:
+        return None
+    if rows >= cols:
+        return (max(MIN_TILE, rows // 2), cols)
+    return (rows, max(MIN_TILE, cols // 2))
 
 
 def _looks_broken(x: torch.Tensor, out: torch.Tensor) -> bool:

@@ -14,12 +14,13 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
 from torch import nn
 
 from distillsr.errors import DistillsrError
 from distillsr.models import published
 from distillsr.models.published import PublishedScore
-from distillsr.models.sr_model import SRModel
+from distillsr.models.sr_model import DEFAULT_DTYPES, SRModel
 
 # The hyperparameter under which a structurally pruned model keeps its per-layer widths
 # ({layer path: [out, in]} for convs and linears, [features] for BatchNorms; only layers that differ).
@@ -56,6 +57,7 @@ class ZooEntry:
     params: dict[int, int] = field(default_factory=dict)  # exact counts per scale (official/published)
     widths: tuple[float, ...] | None = None  # slimmable (CSD) models
     min_size: int = 1  # smallest input side (ESA's strided pooling needs 15 px)
+    dtypes: tuple[torch.dtype, ...] = DEFAULT_DTYPES  # what it may compute in (autocast included)
     weights: tuple[OfficialWeights, ...] = ()
     published: tuple[PublishedScore, ...] = ()
     source: str = ""
@@ -147,6 +149,8 @@ _ENTRIES = (
         factory=_bicubic,
         scales=None,
         in_channels=None,
+        # a fixed resampling filter, the reference row of every table: reduced precision only blurs the reference
+        dtypes=(torch.float32, torch.float64),
         published=published.BICUBIC,
         source="MATLAB imresize",
     ),
@@ -346,4 +350,5 @@ def build_model(name: str, scale: int, **overrides) -> SRModel:
         in_channels=entry.in_channels,
         metadata={"kwargs": {**entry.defaults, **overrides}, "form": entry.form},
         min_size=entry.min_size,
+        dtypes=entry.dtypes,
     ).eval()

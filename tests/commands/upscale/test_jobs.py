@@ -210,15 +210,15 @@ class CountingUpscaler(Upscaler):
     def __init__(self, tile: int | str = 0) -> None:
         super().__init__(api.resolve_model("bicubic", scale=2), device="cpu", tile=tile)
         self.calls = 0
-        self.auto_probes = 0
+        self.memory_counts = 0
 
     def upscale_array(self, image, *, alpha="bicubic"):
         self.calls += 1
         return super().upscale_array(image, alpha=alpha)
 
-    def auto_tile(self, channels: int) -> int:
-        self.auto_probes += 1
-        return super().auto_tile(channels)
+    def forward_memory(self, channels: int):
+        self.memory_counts += int(channels not in self._memory)
+        return super().forward_memory(channels)
 
 
 def _four_jobs(tmp_path: Path, photos) -> list[Job]:
@@ -308,12 +308,12 @@ def test_refused_jobs_are_reported_without_reading_and_existing_outputs_skipped(
     assert planned[1].target.read_bytes() == b"kept"
 
 
-def test_the_auto_tile_is_measured_once_per_run(tmp_path, photos):
+def test_the_forward_memory_is_counted_once_per_run(tmp_path, photos):
     upscaler = CountingUpscaler(tile="auto")
     summary = run_jobs(_four_jobs(tmp_path, photos), upscaler, RunSettings(OutputOptions(tmp_path / "out")),
                        _collect([]))
-    assert summary.upscaled == 4 and upscaler.auto_probes == 1
-    assert isinstance(upscaler.settings.tile, int)
+    assert summary.upscaled == 4 and upscaler.memory_counts == 1
+    assert upscaler.settings.tile == "auto", "each image is planned for its own size"
 
 
 def test_systemic_cause_looks_through_the_writers_wording():

@@ -102,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder(folder)  # before the inputs are listed and the model loaded: it costs nothing
     sources = collect_inputs(_inputs(args), recursive=args.recursive, exclude=folder, report=_report)
     jobs = plan_jobs(sources, options)
+    from distillsr.inference.allocator import keep_large_blocks_on_heap
+
+    keep_large_blocks_on_heap()  # a command that ends when done: reuse big blocks instead of mmap per layer
     if args.threads is not None:
         import torch
 
@@ -130,6 +133,14 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()  # the summary first, then the line that says why the run stopped
         raise DistillsrError(summary.stopped)
     return 0 if summary.failed == 0 else 1
+
+
+def _bf16_cost_note() -> str:
+    """What bf16 costs the built-in x4 model, from its card (a small JSON read; no torch)."""
+    from distillsr.models.reduced_precision import describe_cost
+
+    cost = describe_cost("builtin", 4)
+    return f"bf16 costs the built-in x4 model {cost} (distillsr zoo lists every model's)" if cost else ""
 
 
 def _inputs(args: argparse.Namespace) -> list[str]:
@@ -167,10 +178,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     up.add_argument("--tile-pad", "--tile_pad", dest="tile_pad", type=non_negative_int, metavar="P",
                     help="context pixels around each tile (default: the engine's, 24)")
     up.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: auto")
-    up.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"],
-                    help="fp16/bf16 need CUDA (default: fp32)")
+    up.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                    help="auto (the default): bf16 on a CPU with native bf16 (AVX512-BF16/AMX) and fp16 on CUDA, "
+                    "for models that take it, else fp32; fp32: the exact path (within one 8-bit level of plain "
+                    f"float32); fp16 needs CUDA. {_bf16_cost_note()}")
     up.add_argument("--fp32", dest="precision", action="store_const", const="fp32",
-                    help="same as --precision fp32 (Real-ESRGAN's spelling)")
+                    help="the exact path: same as --precision fp32 (Real-ESRGAN's spelling)")
     up.add_argument("--format", "--ext", dest="format", default="png", choices=list(FORMAT_CHOICES),
                     help="output format; same (or auto): each input's own (default: png)")
     up.add_argument("--suffix", default="", help="appended to each output file's stem (default: none)")

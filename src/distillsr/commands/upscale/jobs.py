@@ -104,22 +104,11 @@ def _run_job(job: Job, upscaler: Upscaler, settings: RunSettings, report: Report
     if job.target.exists() and not settings.options.overwrite:
         return "skipped"
     try:
-        settle_auto_tile(upscaler)
         upscale_file(job, upscaler, settings, lambda message: report("note", job.name, message))
     except (DistillsrError, OSError, MemoryError) as error:
         report("error", job.name, _reason(error, job.source))
         return "failed"
     return "upscaled"
-
-
-def settle_auto_tile(upscaler: Upscaler) -> None:
-    """Measure the ``auto`` tile size once per run instead of once per image.
-
-    The engine probes the model's memory use for ``auto`` on every call, which takes seconds on a
-    CPU; the answer does not change between the images of a run.
-    """
-    if upscaler.settings.tile == "auto":
-        upscaler.settings.tile = upscaler.auto_tile(upscaler.model.in_channels or 3)
 
 
 def upscale_file(job: Job, upscaler: Upscaler, settings: RunSettings, note: Callable[[str], None]) -> None:

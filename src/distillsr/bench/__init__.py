@@ -1,0 +1,17 @@
+"""``distillsr bench``: one table comparing models on quality and cost, measured the same way.
+
+A paper's comparison table mixes numbers measured on other machines, at other input sizes, under
+other scoring protocols; this package measures every model here, with one set of settings, and
+names them all (protocol, precision, input size, threads, device, library versions). Each file
+has one job:
+
+* :mod:`~distillsr.bench.environment` — what machine and software the numbers come from;
+* :mod:`~distillsr.bench.precision` — a model running at fp32, bf16 or fp16 the way ``upscale`` runs it;
+* :mod:`~distillsr.bench.runner` — the measuring (reusing :mod:`distillsr.evaluation` and
+  :mod:`distillsr.efficiency`: no second PSNR or FLOP counter);
+* :mod:`~distillsr.bench.ntire` — the NTIRE efficient-SR kit's columns and units;
+* :mod:`~distillsr.bench.tables` — Markdown, CSV and JSON;
+* :mod:`~distillsr.bench.plots` and :mod:`~distillsr.bench.crops` — figures (matplotlib, optional).
+
+Nothing here is imported by ``distillsr --help``; torch and matplotlib load inside functions.
+"""
