@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from distillsr.errors import DistillsrError
+from distillsr.errors import DistillsrError, NonFiniteValuesError
+from distillsr.imaging.pixels import from_float
 from distillsr.imaging.tensors import (
     image_to_tensor,
     match_channels,
     tensor_to_image,
+    tensor_to_pixels,
     to_unit_float32,
 )
 
@@ -174,3 +176,28 @@ def test_tensors_that_are_not_one_image_are_refused(shape: tuple[int, ...], frag
         tensor_to_image(torch.zeros(shape))
     assert fragment in str(error.value)
     _assert_one_line(error)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_tensor_to_pixels_maps_exactly_as_from_float(dtype, monkeypatch):
+    """Reference: from_float on the same values (float64 numpy), including halves, overshoot and infinities."""
+    import torch
+
+    from distillsr.imaging import tensors
+
+    monkeypatch.setattr(tensors, "PIXEL_CHUNK_ROWS", 7)  # several chunks and a short last one
+    generator = torch.Generator().manual_seed(0)
+    values = torch.rand(1, 3, 30, 11, generator=generator) * 1.2 - 0.1
+    full = 255 if dtype == np.uint8 else 65535
+    values[0, 0, 0, :6] = torch.tensor([0.5 / full, 1.5 / full, float("inf"), -float("inf"), 1.0, 0.0])
+    expected = from_float(values[0].permute(1, 2, 0).numpy(), dtype)
+    got = tensor_to_pixels(values, dtype)
+    assert got.dtype == dtype and got.shape == (30, 11, 3)
+    assert np.array_equal(got, expected)
+    channels_last = values.contiguous(memory_format=torch.channels_last)
+    assert np.array_equal(tensor_to_pixels(channels_last, dtype), expected)
+    values[0, 1, 20, 3] = float("nan")
+    with pytest.raises(NonFiniteValuesError, match="NaN"):
+        tensor_to_pixels(values, dtype)
+    with pytest.raises(DistillsrError, match="uint8 or uint16"):
+        tensor_to_pixels(values, np.float32)

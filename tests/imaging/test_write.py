@@ -219,3 +219,20 @@ def test_written_file_permissions_follow_umask(tmp_path: Path) -> None:
     finally:
         os.umask(previous)
     assert (tmp_path / "x.png").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_png_compression_trades_size_for_time_never_pixels(tmp_path, dtype):
+    rng = np.random.default_rng(0)
+    smooth = np.cumsum(rng.integers(0, 3, (64, 96, 3)), axis=1).astype(dtype)  # compressible, like an image
+    sizes = {}
+    for level in (0, 1, 9):
+        path = tmp_path / f"level{level}.png"
+        write_image(path, smooth, png_compression=level)
+        sizes[level] = path.stat().st_size
+        assert np.array_equal(read_image(path), smooth)
+    assert sizes[0] > sizes[1] >= sizes[9]
+    for bad in (-1, 10, 1.5, True):
+        with pytest.raises(DistillsrError, match="PNG compression must be an integer from 0 to 9"):
+            write_image(tmp_path / "bad.png", smooth, png_compression=bad)
+    assert not (tmp_path / "bad.png").exists()

@@ -16,7 +16,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_COLOUR_TYPES = {3: 2, 4: 6}  # channels -> PNG colour type (truecolour, truecolour + alpha)
 
 
-def encode_png16(pixels: np.ndarray, *, icc_profile: bytes | None = None) -> bytes:
+def encode_png16(pixels: np.ndarray, *, icc_profile: bytes | None = None, level: int = 6) -> bytes:
     """Encode a ``uint16`` HxWx3/HxWx4 array as a 16-bit PNG, which Pillow cannot write.
 
     Uses the 'Up' filter on every row: it is one vectorised subtraction and compresses smooth
@@ -27,7 +27,7 @@ def encode_png16(pixels: np.ndarray, *, icc_profile: bytes | None = None) -> byt
     chunks = [_png_chunk(b"IHDR", ihdr)]
     if icc_profile is not None:
         chunks.append(_png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc_profile)))
-    chunks.append(_png_chunk(b"IDAT", zlib.compress(_png_filter_up(pixels), 6)))
+    chunks.append(_png_chunk(b"IDAT", zlib.compress(_png_filter_up(pixels), level)))
     chunks.append(_png_chunk(b"IEND", b""))
     return PNG_SIGNATURE + b"".join(chunks)
 

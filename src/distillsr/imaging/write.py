@@ -38,6 +38,11 @@ _WRITE_FORMATS: dict[str, str] = {
 
 _Encoder = Callable[[BinaryIO], object]
 
+# zlib level of PNG files: 1 writes a 1280x720 SR output in 65 ms against 309 ms at Pillow's default
+# of 6, for a file 12% larger; at x4 the encoder would otherwise cost more than the network. OpenCV
+# (and so Real-ESRGAN's outputs) writes level 1 too.
+PNG_COMPRESSION = 1
+
 
 def write_image(
     path: str | os.PathLike[str],
@@ -45,18 +50,22 @@ def write_image(
     *,
     quality: int = 95,
     icc_profile: bytes | None = None,
+    png_compression: int = PNG_COMPRESSION,
 ) -> None:
     """Write a ``uint8``/``uint16`` array atomically, choosing the format from the suffix.
 
     Atomic (temporary sibling file, fsync, rename) so that an interrupted run never leaves a
     half-written image that a later evaluation would read as valid. ``quality`` only affects JPEG
-    and WEBP; ``icc_profile`` is embedded where the format supports it (not BMP).
+    and WEBP, ``png_compression`` (zlib level 0-9) only PNG; ``icc_profile`` is embedded where the
+    format supports it (not BMP).
     """
     path = Path(path)
     image_format = _write_format(path)
     pixels = _validated_pixels(path, array)
     _check_quality(quality)
-    encoder = _choose_encoder(path, image_format, pixels, quality, icc_profile)
+    if isinstance(png_compression, bool) or not isinstance(png_compression, int) or not 0 <= png_compression <= 9:
+        raise DistillsrError(f"PNG compression must be an integer from 0 to 9, got {png_compression!r}")
+    encoder = _choose_encoder(path, image_format, pixels, quality, icc_profile, png_compression)
     _atomic_write(path, encoder)
 
 
@@ -102,14 +111,14 @@ def _check_quality(quality: int) -> None:
 
 
 def _choose_encoder(
-    path: Path, image_format: str, pixels: np.ndarray, quality: int, icc_profile: bytes | None
+    path: Path, image_format: str, pixels: np.ndarray, quality: int, icc_profile: bytes | None, png_compression: int
 ) -> _Encoder:
     """Pick the encoder up front so every refusal happens before any file is created."""
     is_colour = pixels.ndim == 3
     has_alpha = is_colour and pixels.shape[2] == 4
     if pixels.dtype == np.uint16:
         if image_format == "PNG" and is_colour:
-            return lambda stream: stream.write(encode_png16(pixels, icc_profile=icc_profile))
+            return lambda stream: stream.write(encode_png16(pixels, icc_profile=icc_profile, level=png_compression))
         if image_format not in ("PNG", "TIFF") or is_colour:
             layout = "RGBA" if has_alpha else "RGB" if is_colour else "greyscale"
             raise DistillsrError(
@@ -122,6 +131,8 @@ def _choose_encoder(
             "(drop it or write PNG)"
         )
     options = _pillow_options(image_format, quality, icc_profile)
+    if image_format == "PNG":
+        options["compress_level"] = png_compression
     return lambda stream: _pillow_image(pixels).save(stream, format=image_format, **options)
 
 

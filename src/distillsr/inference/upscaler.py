@@ -31,7 +31,7 @@ from distillsr.console import get_logger
 from distillsr.devices import resolve_device
 from distillsr.errors import DistillsrError
 from distillsr.imaging.pixels import from_float
-from distillsr.imaging.tensors import image_to_tensor, tensor_to_image
+from distillsr.imaging.tensors import image_to_tensor, tensor_to_image, tensor_to_pixels
 from distillsr.inference.fast_path import (
     Precision,
     PrecisionChoice,
@@ -173,7 +173,7 @@ class Upscaler:
                     warnings.warn(message, RuntimeWarning, stacklevel=2)
                     self.warnings.append(message)
                 out = self._forward_at(x, "fp32")
-            if not bool(torch.isfinite(out).all()):
+            if not _all_finite(out):
                 raise DistillsrError(non_finite_output_message(self.model))
         return out.float().cpu()
 
@@ -309,7 +309,10 @@ class Upscaler:
         x = image_to_tensor(colour, self.model.in_channels if grey else None)
 
         def sink(row: int, rows: torch.Tensor) -> None:
-            target[row : row + rows.shape[2]] = from_float(tensor_to_image(rows, grey=grey), target.dtype)
+            if grey:
+                target[row : row + rows.shape[2]] = from_float(tensor_to_image(rows, grey=True), target.dtype)
+            else:
+                target[row : row + rows.shape[2]] = tensor_to_pixels(rows, target.dtype)
 
         self.upscale_tensor(x, sink)
 
@@ -345,8 +348,15 @@ def _halved(shape: TileShape) -> TileShape | None:
     return (rows, max(MIN_TILE, cols // 2))
 
 
+def _all_finite(out: torch.Tensor) -> bool:
+    """One pass over the output: its extremes are finite exactly when every value is (NaN propagates)."""
+    low, high = torch.aminmax(out)
+    return bool(torch.isfinite(low) & torch.isfinite(high))
+
+
 def _looks_broken(x: torch.Tensor, out: torch.Tensor) -> bool:
     """Non-finite values, or an all-black output for an input that is not black."""
-    if not torch.isfinite(out).all():
+    low, high = torch.aminmax(out)
+    if not bool(torch.isfinite(low) & torch.isfinite(high)):
         return True
-    return bool(out.abs().max() < 1e-6 and x.abs().max() > 1e-3)
+    return bool(max(-float(low), float(high)) < 1e-6 and float(x.abs().max()) > 1e-3)

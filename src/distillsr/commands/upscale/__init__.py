@@ -60,6 +60,16 @@ def _quality(text: str) -> int:
     return value
 
 
+def _png_compression(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a zlib level from 0 to 9, got {text!r}") from None
+    if not 0 <= value <= 9:
+        raise argparse.ArgumentTypeError(f"PNG compression goes from 0 to 9, got {text!r}")
+    return value
+
+
 def _report(kind: str, name: str, message: str) -> None:
     """One line per file event; the console handler writes it past the progress bars."""
     if kind == "error":
@@ -98,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from distillsr.inference.upscaler import DEFAULT_PAD, Upscaler
 
     folder = Path(args.output)
-    options = OutputOptions(folder, args.suffix, args.format, args.quality, args.overwrite)
+    options = OutputOptions(folder, args.suffix, args.format, args.quality, args.overwrite, args.png_compression)
     check_output_folder(folder)  # before the inputs are listed and the model loaded: it costs nothing
     sources = collect_inputs(_inputs(args), recursive=args.recursive, exclude=folder, report=_report)
     jobs = plan_jobs(sources, options)
@@ -188,6 +198,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                     help="output format; same (or auto): each input's own (default: png)")
     up.add_argument("--suffix", default="", help="appended to each output file's stem (default: none)")
     up.add_argument("--quality", type=_quality, default=95, help="JPEG/WEBP quality 1-100 (default: 95)")
+    up.add_argument("--png-compression", type=_png_compression, default=1, metavar="0-9",
+                    help="PNG zlib level: 1 (the default, as OpenCV writes) is ~5x faster to write than 6 for "
+                    "files ~12%% larger; 9 for the smallest files")
     up.add_argument("--alpha", "--alpha_upsampler", dest="alpha", default="bicubic", choices=["bicubic", "model"],
                     help="how an alpha channel is upscaled (default: bicubic)")
     up.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")

@@ -134,7 +134,8 @@ def upscale_file(job: Job, upscaler: Upscaler, settings: RunSettings, note: Call
         note("written as RGB (WEBP has no greyscale mode)" + (", without its grey ICC profile" if profile else ""))
         profile = None
     try:
-        write_image(job.target, out, quality=settings.options.quality, icc_profile=profile)
+        write_image(job.target, out, quality=settings.options.quality, icc_profile=profile,
+                    png_compression=settings.options.png_compression)
     except (DistillsrError, OSError) as error:
         cause = systemic_cause(error)
         if cause is not None:

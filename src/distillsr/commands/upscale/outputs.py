@@ -39,6 +39,7 @@ class OutputOptions:
     format: str = "png"  # a key of FORMATS
     quality: int = 95  # JPEG and WEBP only
     overwrite: bool = False
+    png_compression: int = 1  # zlib level, PNG only (distillsr.imaging.write.PNG_COMPRESSION)
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
