@@ -179,11 +179,11 @@ def test_importing_distillsr_stays_light():
 # --------------------------------------------------------------------------------------------------
 
 PUBLIC = {
-    "upscale": ("image", "model", "weights", "scale", "tile", "device", "precision", "alpha"),
+    "upscale": ("image", "model", "weights", "scale", "tile", "device", "precision", "alpha", "width"),
     "load_model": ("model", "weights", "scale", "device"),
     "evaluate": ("model", "data", "weights", "scale", "protocol", "degradation", "seed", "self_ensemble",
-                 "save_images", "cache_dir", "cache", "device", "progress", "precision"),
-    "profile": ("model", "weights", "scale", "input_size", "device", "runtime", "memory", "repeats", "warmup"),
+                 "save_images", "cache_dir", "cache", "device", "progress", "precision", "width"),
+    "profile": ("model", "weights", "scale", "input_size", "device", "runtime", "memory", "repeats", "warmup", "width"),
 }
 
 
@@ -277,3 +277,75 @@ def test_profile_counts_match_the_ntire_table():
     assert same.ops.macs == report.ops.macs
     with pytest.raises(DistillsrError, match="input size must look like"):
         distillsr.profile("e-rfdn", input_size=(3, 0, 5), runtime=False, memory=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# width=: a channel-splitting (CSD) model at one of its widths, for one call
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def slim_checkpoint(tmp_path):
+    """A tiny random IMDN-CSD x2 checkpoint (widths 1, 0.75, 0.5, 0.25)."""
+    from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
+
+    kwargs = {"channels": 16, "num_blocks": 1, "cca_reduction": 4}
+    save_checkpoint(path := tmp_path / "slim.safetensors", build_model("imdn-csd", 2, **kwargs).network.state_dict(),
+                    CheckpointInfo("imdn-csd", 2, kwargs))
+    return str(path)
+
+
+def test_upscale_width_holds_for_that_call_only(slim_checkpoint):
+    pixels = astronaut()[:24, :32]
+    run = {"tile": 0, "precision": "fp32", "device": "cpu"}
+    full = api.upscale(pixels, slim_checkpoint, **run)
+    half = api.upscale(pixels, slim_checkpoint, width=0.5, **run)
+    assert half.shape == full.shape and np.abs(half.astype(int) - full.astype(int)).max() > 10
+    assert np.array_equal(api.upscale(pixels, slim_checkpoint, **run), full), "the cached model kept width 0.5"
+    assert np.array_equal(api.upscale(pixels, slim_checkpoint, width=1.0, **run), full)
+    loaded = api.load_model(slim_checkpoint)
+    loaded.set_width(0.25)  # a loaded model's own width is used, and given back after a call at another
+    quarter = api.upscale(pixels, loaded, **run)
+    assert np.array_equal(api.upscale(pixels, loaded, width=0.5, **run), half)
+    assert loaded.network.width == 0.25 and np.array_equal(api.upscale(pixels, loaded, **run), quarter)
+
+
+def test_at_width_names_the_width_where_forward_memory_is_cached(slim_checkpoint):
+    import torch
+
+    from distillsr.inference.memory_model import model_signature
+
+    model = api.load_model(slim_checkpoint)
+    plain = model_signature(model, "fp32", torch.device("cpu"), 3)
+    with api.at_width(model, 0.5) as narrow:
+        assert narrow.network is model.network and model.network.width == 0.5
+        assert "at width 0.5" in model_signature(narrow, "fp32", torch.device("cpu"), 3) != plain
+    assert model.network.width == 1.0 and api.width_of(model) == 1.0 and api.width_of(build_model("imdn", 2)) is None
+
+
+def test_profile_width_counts_the_parameters_and_macs_of_that_width():
+    from distillsr.nn.slimmable import active_parameter_count
+
+    figures = {
+        w: distillsr.profile("imdn-csd", scale=2, input_size="3x16x16", runtime=False, memory=False, width=w)
+        for w in (1.0, 0.25)
+    }
+    network = build_model("imdn-csd", 2).network
+    assert figures[1.0].params.total == 694_404
+    assert figures[0.25].params.total == active_parameter_count(network, 0.25) < 694_404 / 10
+    assert figures[0.25].ops.macs < figures[1.0].ops.macs / 10
+
+
+@pytest.mark.parametrize(
+    ("call", "fragment"),
+    [
+        (lambda ckpt: api.upscale(astronaut()[:8, :8], "bicubic", scale=2, width=0.5), "bicubic is not a channel-splitting model"),
+        (lambda ckpt: api.upscale(astronaut()[:8, :8], ckpt, width="half"), "width must be a number"),
+        (lambda ckpt: api.upscale(astronaut()[:8, :8], ckpt, width=0.6), "trained at widths 1, 0.75, 0.5, 0.25, not 0.6"),
+        (lambda ckpt: api.profile("e-rfdn", width=0.5), "e-rfdn is not a channel-splitting model"),
+        (lambda ckpt: api.evaluate(ckpt, ".", width=0.3), "imdn-csd was trained at widths 1, 0.75, 0.5, 0.25, not 0.3"),
+    ],
+)
+def test_width_errors(slim_checkpoint, call, fragment):
+    with pytest.raises(DistillsrError, match=fragment):
+        call(slim_checkpoint)

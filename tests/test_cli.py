@@ -20,7 +20,7 @@ from distillsr.cli import main
 # The front door: fast --help, --version, one console
 # --------------------------------------------------------------------------------------------------
 
-COMMAND_NAMES = ("eval", "profile", "zoo", "convert", "data", "upscale", "export", "train", "prune", "bench")
+COMMAND_NAMES = ("eval", "profile", "zoo", "convert", "data", "upscale", "export", "train", "prune", "bench", "calibrate")
 
 
 @pytest.mark.parametrize("command", ["", *COMMAND_NAMES])

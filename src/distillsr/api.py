@@ -9,7 +9,8 @@ import time: a caller pays for PyTorch only when a model is built.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -21,6 +22,7 @@ from distillsr.inference.resolve import ModelLike, output_scale, resolve_model
 
 if TYPE_CHECKING:
     from PIL import Image
+    from torch import nn
 
     from distillsr.efficiency.report import EfficiencyReport
     from distillsr.evaluation.runner import SetResult
@@ -82,6 +84,71 @@ def _as_model(model: ModelLike, weights: PathLike | None, scale: int | None, dev
 
 
 # --------------------------------------------------------------------------------------------------
+# Width (channel-splitting models)
+# --------------------------------------------------------------------------------------------------
+
+
+def check_width_request(model: ModelLike, width: float | None) -> None:
+    """Refuse a width for a zoo name that has none *before* its official file is downloaded.
+
+    Files and loaded models are checked by :func:`at_width` once loaded: only they know the widths
+    they were trained at.
+    """
+    if width is None or not isinstance(model, str):
+        return
+    from distillsr.checkpoints.builtin import is_builtin
+    from distillsr.checkpoints.model_loading import names_a_file
+    from distillsr.models.zoo import get_entry
+
+    if is_builtin(model) or names_a_file(model):
+        return
+    entry = get_entry(model)
+    if not entry.widths:
+        raise DistillsrError(f"{entry.name} is not a channel-splitting model: it has no widths (--width/width= needs a CSD model)")
+
+
+@contextmanager
+def at_width(model: ModelLike, width: float | None) -> Iterator[ModelLike]:
+    """Run a channel-splitting (CSD) model at ``width`` inside the block, then restore its width.
+
+    ``None`` leaves the model as it is. A model without widths, or a width it was not trained at,
+    is refused in one line that lists the valid ones. The model handed to the block is a shallow
+    copy sharing the network, with the width in its description, so a forward-memory count cached
+    for one width is never reused at another. Restoring the width matters because models named by
+    a name or a path are cached between :func:`upscale` calls.
+    """
+    if width is None:
+        yield model
+        return
+    if isinstance(width, bool) or not isinstance(width, (int, float)):
+        raise DistillsrError(f"width must be a number such as 0.5, not {width!r}")
+    network = getattr(model, "network", None)
+    widths = getattr(network, "widths", None)
+    name = getattr(model, "name", type(model).__name__)
+    if not callable(getattr(network, "set_width", None)) or not widths:
+        raise DistillsrError(f"{name} is not a channel-splitting model: it has no widths (--width/width= needs a CSD model)")
+    if width not in widths:
+        valid = ", ".join(f"{w:g}" for w in widths)
+        raise DistillsrError(f"{name} was trained at widths {valid}, not {width:g}")
+    import dataclasses
+
+    from distillsr.nn.slimmable import width as running_at
+
+    with running_at(network, float(width)):
+        if dataclasses.is_dataclass(model) and isinstance(getattr(model, "metadata", None), dict):
+            described = {**model.metadata, "architecture": f"{model.metadata.get('architecture', name)} at width {width:g}"}
+            yield dataclasses.replace(model, metadata=described)
+        else:
+            yield model
+
+
+def width_of(model: object) -> float | None:
+    """The width a channel-splitting model runs at now; None for any other model."""
+    network = getattr(model, "network", None)
+    return float(network.width) if getattr(network, "widths", None) else None
+
+
+# --------------------------------------------------------------------------------------------------
 # Upscaling
 # --------------------------------------------------------------------------------------------------
 
@@ -96,6 +163,7 @@ def upscale(
     device: str = "auto",
     precision: PrecisionChoice = "auto",
     alpha: Literal["bicubic", "model"] = "bicubic",
+    width: float | None = None,
 ) -> np.ndarray | Image.Image:
     """Upscale an image array or a PIL image; the result is of the same kind.
 
@@ -115,23 +183,26 @@ def upscale(
     ``precision``: ``"auto"`` (bf16 on a CPU with native bf16 and fp16 on CUDA, for models that
     take it; else fp32), or ``"fp32"`` for the exact path (within one 8-bit level of plain
     float32), ``"bf16"``, ``"fp16"`` (CUDA). ``alpha``: how an alpha channel is upscaled (MATLAB
-    bicubic, or the model).
+    bicubic, or the model). ``width``: run a channel-splitting (CSD) model at one of the widths it
+    was trained at (e.g. 0.5) for this call only; other models refuse it.
     """
+    check_width_request(model, width)
     backend = resolve_model(model, weights=weights, scale=scale)
     outscale = output_scale(backend, scale)
-    from distillsr.inference.upscaler import Upscaler
-
-    upscaler = Upscaler(backend, device=device, precision=precision, tile=tile)
     from PIL import Image as PILImage
 
-    if isinstance(image, PILImage.Image):
-        from distillsr.imaging.pil_arrays import array_to_pil, pil_to_array
+    from distillsr.inference.upscaler import Upscaler
 
-        pixels, mode = pil_to_array(image)
-        return array_to_pil(_upscale_array(pixels, upscaler, outscale, alpha), mode, image)
-    if not isinstance(image, np.ndarray):
-        raise DistillsrError(f"image must be a NumPy array or a PIL image, not {type(image).__name__}")
-    return _upscale_array(image, upscaler, outscale, alpha)
+    with at_width(backend, width) as backend:
+        upscaler = Upscaler(backend, device=device, precision=precision, tile=tile)
+        if isinstance(image, PILImage.Image):
+            from distillsr.imaging.pil_arrays import array_to_pil, pil_to_array
+
+            pixels, mode = pil_to_array(image)
+            return array_to_pil(_upscale_array(pixels, upscaler, outscale, alpha), mode, image)
+        if not isinstance(image, np.ndarray):
+            raise DistillsrError(f"image must be a NumPy array or a PIL image, not {type(image).__name__}")
+        return _upscale_array(image, upscaler, outscale, alpha)
 
 
 def _upscale_array(image: np.ndarray, upscaler: Upscaler, outscale: float, alpha: str) -> np.ndarray:
@@ -164,6 +235,7 @@ def evaluate(
     device: str = "auto",
     progress: bool = False,
     precision: str = "fp32",
+    width: float | None = None,
 ) -> list[SetResult]:
     """PSNR/SSIM of a model on benchmark folders under a named protocol, one result per folder.
 
@@ -174,8 +246,10 @@ def evaluate(
     per-image scores and ``.mean``; every score names its protocol. ``save_images``: a folder for
     the SR images (``<folder>/<set>/<name>.png``), checked for writability before any work.
     ``precision``: ``fp32`` (plain float32, as papers score; the default), ``bf16`` or ``fp16``
-    (autocast, to see what reduced-precision upscaling costs); each result names it.
+    (autocast, to see what reduced-precision upscaling costs); each result names it. ``width``: score
+    a channel-splitting (CSD) model at one of its widths (the model's width is restored after).
     """
+    check_width_request(model, width)
     from distillsr.data.benchmark import BenchmarkSet
     from distillsr.data.lr_cache import LRCache
     from distillsr.evaluation.runner import evaluate_set
@@ -189,19 +263,20 @@ def evaluate(
     scoring = get_protocol(protocol)
     save_dir = None if save_images is None else check_output_folder(save_images, "SR image folder")
     loaded = _as_model(model, weights, scale, device)
-    lr_making = get_degradation(degradation, loaded.scale, seed=seed)
-    lr_cache = LRCache(cache_dir) if cache else None
-    benchmarks = [BenchmarkSet(folder, loaded.scale, lr_making, cache=lr_cache) for folder in folders]
-    results = []
-    for benchmark in benchmarks:
-        source = "stored LR" if benchmark.uses_stored_lr else f"LR made by {lr_making.name}"
-        log.info(f"{benchmark.name}: {len(benchmark)} images from {benchmark.hr_dir} ({source})")
-        results.append(
-            evaluate_set(
-                loaded, benchmark, scoring, self_ensemble=self_ensemble, save_dir=save_dir, progress=progress,
-                precision=precision,
+    with at_width(loaded, width) as running:  # a width the model lacks is refused before any image is read
+        lr_making = get_degradation(degradation, loaded.scale, seed=seed)
+        lr_cache = LRCache(cache_dir) if cache else None
+        benchmarks = [BenchmarkSet(folder, loaded.scale, lr_making, cache=lr_cache) for folder in folders]
+        results = []
+        for benchmark in benchmarks:
+            source = "stored LR" if benchmark.uses_stored_lr else f"LR made by {lr_making.name}"
+            log.info(f"{benchmark.name}: {len(benchmark)} images from {benchmark.hr_dir} ({source})")
+            results.append(
+                evaluate_set(
+                    running, benchmark, scoring, self_ensemble=self_ensemble, save_dir=save_dir, progress=progress,
+                    precision=precision,
+                )
             )
-        )
     return results
 
 
@@ -216,13 +291,18 @@ def profile(
     memory: bool = True,
     repeats: int = 10,
     warmup: int = 2,
+    width: float | None = None,
 ) -> EfficiencyReport:
     """Parameters, MACs/FLOPs, activations, conv layers, runtime and peak memory of a model.
 
     The definitions are NTIRE efficient-SR's, at an LR ``input_size`` of ``C x H x W`` (default
     ``3x256x256``, also accepted as the string ``"3x256x256"``). A zoo name without weights is
-    measured with fresh weights (costs do not depend on them), at ``scale`` (default 4).
+    measured with fresh weights (costs do not depend on them), at ``scale`` (default 4). ``width``:
+    measure a channel-splitting (CSD) model at one of its widths: parameters are those that width
+    uses (:func:`~distillsr.nn.slimmable.active_parameter_count`), and MACs, FLOPs, activations,
+    runtime and memory are those of its forward.
     """
+    check_width_request(model, width)
     from distillsr.checkpoints.model_loading import load_model as load_named_model
     from distillsr.checkpoints.model_loading import names_a_file
     from distillsr.devices import resolve_device
@@ -242,6 +322,24 @@ def profile(
         loaded = load_named_model(name, default_scale, None if weights is None else os.fspath(weights)).to(target)
     if loaded.in_channels is not None and shape[1] != loaded.in_channels:
         raise DistillsrError(f"{loaded.name} takes {loaded.in_channels} channels, not {shape[1]}")
-    return profile_model(
-        loaded.network, shape, device=target.type, runtime=runtime, memory=memory, repeats=repeats, warmup=warmup
-    )
+    with at_width(loaded, width):
+        report = profile_model(
+            loaded.network, shape, device=target.type, runtime=runtime, memory=memory, repeats=repeats, warmup=warmup
+        )
+        return report if width is None else _at_width_figures(report, loaded.network, float(width))
+
+
+def _at_width_figures(report: EfficiencyReport, network: nn.Module, width: float) -> EfficiencyReport:
+    """``report`` with the parameter count of the width that ran.
+
+    MACs, the kit's FLOPs (which read each conv's active slice), activations, runtime and memory
+    come from the narrow forward itself; the parameter count would list the full weights.
+    """
+    import dataclasses
+
+    from distillsr.efficiency.params import ParamCount
+    from distillsr.nn.slimmable import active_parameter_count
+
+    active = active_parameter_count(network, width)
+    trainable = active if report.params.trainable == report.params.total else min(active, report.params.trainable)
+    return dataclasses.replace(report, params=ParamCount(total=active, trainable=trainable))

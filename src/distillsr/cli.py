@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 from distillsr import console
 from distillsr.commands import (
     bench,
+    calibrate,
     convert,
     data,
     evaluate,
@@ -33,7 +34,7 @@ from distillsr.version import package_version
 EXIT_USER_ERROR = 1
 EXIT_INTERRUPTED = 130
 
-COMMANDS = (evaluate, profile, zoo, convert, data, upscale, export, train, prune, bench)
+COMMANDS = (evaluate, profile, zoo, convert, data, upscale, export, train, prune, bench, calibrate)
 
 
 class _VersionAction(argparse.Action):

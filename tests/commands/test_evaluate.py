@@ -143,3 +143,70 @@ def test_eval_json_that_cannot_be_written_fails_before_evaluating(tmp_path, monk
     assert main(["eval", "-m", "bicubic", "-d", str(folder), "-s", "2", "--json", str(target)]) == 1
     err = capsys.readouterr().err
     assert err.count("distillsr: error:") == 1 and f"cannot write --json report {target}" in err
+
+
+# --------------------------------------------------------------------------------------------------
+# --width: a channel-splitting (CSD) checkpoint scored at one of its widths
+# --------------------------------------------------------------------------------------------------
+
+
+def _slim_checkpoint(folder):
+    """A tiny random IMDN-CSD x2 checkpoint (widths 1, 0.75, 0.5, 0.25)."""
+    from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
+    from distillsr.models.zoo import build_model
+
+    kwargs = {"channels": 16, "num_blocks": 1, "cca_reduction": 4}
+    save_checkpoint(path := folder / "slim.safetensors", build_model("imdn-csd", 2, **kwargs).network.state_dict(),
+                    CheckpointInfo("imdn-csd", 2, kwargs))
+    return path
+
+
+def _photo_folder(tmp_path, rng):
+    folder = tmp_path / "hr"
+    folder.mkdir()
+    smooth = np.kron(rng.integers(0, 256, (6, 6, 3)), np.ones((4, 4, 1))).astype(np.uint8)  # 24x24, blocky
+    Image.fromarray(smooth).save(folder / "a.png")
+    return folder
+
+
+def test_eval_width_scores_the_model_at_that_width(tmp_path, rng, capsys):
+    from distillsr import api
+    from distillsr.checkpoints.model_loading import load_model
+
+    checkpoint, folder, report = _slim_checkpoint(tmp_path), _photo_folder(tmp_path, rng), tmp_path / "r.json"
+    assert main(["eval", "-w", str(checkpoint), "-d", str(folder), "--width", "0.5", "-q", "--json", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "model imdn-csd x2 at width 0.5 |" in out
+    lines = out.splitlines()
+    header = next(line for line in lines if line.startswith("dataset"))
+    row = lines[lines.index(header) + 2]
+    assert header.split()[:3] == ["dataset", "images", "width"] and row.split()[1:3] == ["1", "0.5"]
+    data = json.loads(report.read_text())
+    assert data["width"] == 0.5
+    by_hand = load_model(None, None, str(checkpoint))
+    by_hand.set_width(0.5)  # the same width set directly, scored without --width
+    [expected] = api.evaluate(by_hand, folder)
+    assert data["results"][0]["psnr"] == pytest.approx(expected.mean.psnr, abs=1e-9)
+    assert float(row.split()[3]) == pytest.approx(expected.mean.psnr, abs=5e-5)
+    [full] = api.evaluate(load_model(None, None, str(checkpoint)), folder)
+    assert abs(full.mean.psnr - expected.mean.psnr) > 1e-3, "--width changed nothing"
+
+
+def test_eval_of_a_slimmable_model_names_its_width_and_others_have_none(tmp_path, rng, capsys):
+    checkpoint, folder, report = _slim_checkpoint(tmp_path), _photo_folder(tmp_path, rng), tmp_path / "r.json"
+    assert main(["eval", "-w", str(checkpoint), "-d", str(folder), "-q", "--json", str(report)]) == 0
+    assert "at width 1 |" in capsys.readouterr().out and json.loads(report.read_text())["width"] == 1.0
+    assert main(["eval", "-m", "bicubic", "-s", "2", "-d", str(folder), "-q", "--json", str(report)]) == 0
+    assert "width" not in capsys.readouterr().out and json.loads(report.read_text())["width"] is None
+
+
+def test_eval_width_refusals_are_one_line(tmp_path, rng, capsys):
+    checkpoint, folder = _slim_checkpoint(tmp_path), _photo_folder(tmp_path, rng)
+    assert_one_line_error(
+        run_cli_process("eval", "-w", str(checkpoint), "-d", str(folder), "--width", "0.3"),
+        "imdn-csd was trained at widths 1, 0.75, 0.5, 0.25, not 0.3",
+    )
+    assert main(["eval", "-m", "bicubic", "-s", "2", "-d", str(folder), "--width", "0.5"]) == 1
+    assert "bicubic is not a channel-splitting model" in capsys.readouterr().err
+    assert main(["eval", "-m", "e-rfdn", "-d", str(folder), "--width", "0.5"]) == 1  # refused before any download
+    assert "e-rfdn is not a channel-splitting model" in capsys.readouterr().err

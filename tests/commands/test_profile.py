@@ -67,3 +67,34 @@ def test_profile_without_ntire_keeps_its_own_table(capsys):
     assert main(["profile", "-m", "bicubic", "--input", "3x16x16", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
     assert "LR input 3x16x16" in out and "MACs (conv, fvcore-style)" in out and "Params [M]" not in out
+
+
+def test_profile_width_counts_what_that_width_uses(capsys, tmp_path):
+    """IMDN-CSD x2 at width 0.5 on a 16x16 LR input, counted by hand: trunk 32 channels, distilled 8,
+    remaining 24, CCA hidden 2; the tail reads 32 channels and writes all 12 sub-pixel channels."""
+    report = tmp_path / "p.json"
+    args = ["profile", "-m", "imdn-csd", "-s", "2", "--input", "3x16x16", "--repeats", "1", "--warmup", "0"]
+    assert main([*args, "--width", "0.5", "--json", str(report)]) == 0
+    assert "model imdn-csd x2 at width 0.5 (params, MACs and FLOPs of that width)" in capsys.readouterr().out
+    data = json.loads(report.read_text())
+    assert data["width"] == 0.5
+    # kernel weights per output pixel (k*k*in*out) of the convs that run at LR resolution
+    block = 32 * 32 * 9 + 2 * (24 * 32 * 9) + 24 * 8 * 9 + 32 * 32
+    spatial = 3 * 32 * 9 + 6 * block + 6 * 32 * 32 + 32 * 32 * 9 + 32 * 12 * 9
+    cca = 32 * 2 + 2 * 32  # on the 1x1 pooled statistics, once per block
+    biases = 6 * (32 + 32 + 32 + 8 + 2 + 32 + 32) + 32 + 32 + 32 + 12
+    assert data["params"]["total"] == spatial + 6 * cca + biases == 176_328
+    macs = 16 * 16 * spatial + 6 * cca
+    assert data["ops"]["macs"] == macs == 44_655_360
+    # the NTIRE kit adds one operation per activated element: three LeakyReLUs per block, CCA's ReLU, the fusion's
+    assert data["ntire_flops"] == macs + 6 * (3 * 32 * 16 * 16 + 2) + 32 * 16 * 16
+    assert main([*args, "--json", str(report)]) == 0
+    full = json.loads(report.read_text())
+    assert full["width"] == 1.0 and full["params"]["total"] == 694_404 and full["ops"]["macs"] > 3 * macs
+
+
+def test_profile_width_refusals(capsys):
+    assert main(["profile", "-m", "imdn", "--input", "3x16x16", "--width", "0.5"]) == 1
+    assert "imdn is not a channel-splitting model" in capsys.readouterr().err
+    assert main(["profile", "-m", "imdn-csd", "--input", "3x16x16", "--width", "0.6"]) == 1
+    assert "imdn-csd was trained at widths 1, 0.75, 0.5, 0.25, not 0.6" in capsys.readouterr().err

@@ -8,7 +8,7 @@ import pytest
 import torch
 from support.images import LocalConvStack, photo, photo_tensor
 
-from distillsr.inference.memory_model import SCRATCH_MARGIN
+from distillsr.inference.memory_model import FIXED_ALLOWANCE, SCRATCH_MARGIN
 from distillsr.inference.upscaler import Upscaler, plan_tile_shape
 from distillsr.models.sr_model import SRModel
 
@@ -81,7 +81,7 @@ def test_an_image_over_the_budget_is_cut_into_full_width_strips(monkeypatch):
     model = SRModel(LocalConvStack().eval(), "local", 2)
     upscaler = Upscaler(model, device="cpu", precision="fp32", pad=12)  # half the pad covers its radius of 6
     per_pixel = upscaler.forward_memory(3).per_pixel
-    monkeypatch.setattr(upscaler, "memory_budget", lambda: int(SCRATCH_MARGIN * per_pixel * 150 * 224) + 1)
+    monkeypatch.setattr(upscaler, "memory_budget", lambda: int(SCRATCH_MARGIN * per_pixel * 150 * 224) + FIXED_ALLOWANCE + 2)
     assert upscaler.tile_shape(400, 200, 3) == (150 - 24, 200)  # a window is the strip plus 12 rows each side
     windows = _counting(upscaler, monkeypatch)
     x = torch.rand(1, 3, 400, 200, generator=torch.Generator().manual_seed(0))

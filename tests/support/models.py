@@ -166,6 +166,7 @@ SMALL_ZOO_KWARGS = {
     "rfdn": dict(channels=16, num_blocks=1),
     "rfdn-l": dict(channels=16, num_blocks=1),
     "imdn": dict(channels=16, num_blocks=1),
+    "imdn-csd": dict(channels=16, num_blocks=1, cca_reduction=4),
     "ddistill-sr": dict(channels=16, num_blocks=1, fusion_rank=4),
     "dipnet": dict(channels=16, mid_channels=12, esa_channels=8, num_blocks=1),
     "edipv1": dict(channels=16, mid_channels=12, esa_channels=8, num_blocks=1),

@@ -21,11 +21,16 @@ def run(args: argparse.Namespace) -> int:
 
         check_output_file(args.json, "--json report")
     scale = args.scale if args.scale or args.weights else 4
+    api.check_width_request(args.model, args.width)
     # nothing named: the built-in model; costs do not depend on the weights, so a zoo name alone is
     # measured with fresh ones, no download
     model = load_model(args.model, scale, args.weights).to(resolve_device(args.device))
-    report = api.profile(model, input_size=input_shape[1:], device=args.device, repeats=args.repeats, warmup=args.warmup)
-    print(f"model {model.name} x{model.scale}, LR input {'x'.join(map(str, input_shape[1:]))}")
+    report = api.profile(
+        model, input_size=input_shape[1:], device=args.device, repeats=args.repeats, warmup=args.warmup, width=args.width
+    )
+    width = args.width if args.width is not None else api.width_of(model)
+    at = "" if width is None else f" at width {width:g}" + (" (params, MACs and FLOPs of that width)" if width != 1.0 else "")
+    print(f"model {model.name} x{model.scale}{at}, LR input {'x'.join(map(str, input_shape[1:]))}")
     extra = {}
     if args.ntire:
         from distillsr.bench.ntire import format_kit_figures, kit_figures
@@ -43,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         from distillsr.atomic import atomic_write_text
 
         atomic_write_text(
-            args.json, json.dumps({"model": model.name, "scale": model.scale, **report.to_dict(), **extra}, indent=2) + "\n"
+            args.json, json.dumps({"model": model.name, "scale": model.scale, "width": width, **report.to_dict(), **extra}, indent=2) + "\n"
         )
     return 0
 
@@ -53,6 +58,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     pr.add_argument("--model", "-m", help="builtin (the default) or a zoo name; optional with --weights")
     pr.add_argument("--weights", "-w", help="checkpoint to profile (its architecture is what counts)")
     pr.add_argument("--scale", "-s", type=positive_int, help="upscaling factor (default 4, or the checkpoint's)")
+    pr.add_argument("--width", type=float, metavar="W",
+                    help="measure a channel-splitting (CSD) model at one of its widths, e.g. 0.5: the parameters "
+                    "and MACs that width actually uses")
     pr.add_argument("--input", help="LR input size CxHxW (default 3x256x256, the NTIRE convention)")
     pr.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     pr.add_argument("--repeats", type=positive_int, default=10, help="timed runs (median reported)")

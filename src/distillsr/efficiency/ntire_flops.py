@@ -52,7 +52,12 @@ class _ActivationCounter(TorchFunctionMode):
 
 def _layer_operations(module: nn.Module, output: torch.Tensor) -> int:
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-        per_position = module.kernel_size[0] * module.kernel_size[1] * module.in_channels * (module.out_channels // module.groups)
+        # a channel-splitting conv at a narrow width uses only its active slice (nn.slimmable)
+        active_in = getattr(module, "active_in_channels", None)
+        active_out = getattr(module, "active_out_channels", None)
+        inputs = active_in() if callable(active_in) else module.in_channels
+        outputs = active_out() if callable(active_out) else module.out_channels
+        per_position = module.kernel_size[0] * module.kernel_size[1] * inputs * (outputs // module.groups)
         return per_position * output.shape[0] * output.shape[2] * output.shape[3]
     if isinstance(module, nn.Linear):
         return output.numel() // module.out_features * module.in_features * module.out_features

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from distillsr.data.benchmark import BenchmarkSet
 from distillsr.errors import DistillsrError
@@ -13,12 +14,14 @@ from distillsr.imaging.write import write_image
 from distillsr.inference.predict import predict
 from distillsr.metrics.protocols import Protocol, Score, mean_score, score
 from distillsr.models.sr_model import SRModel
+from distillsr.nn.slimmable import width
 
 
 @dataclass
 class ImageResult:
     name: str
     score: Score
+    width: float | None = None  # the width a slimmable model ran at (dynamic inference)
 
 
 @dataclass
@@ -43,7 +46,9 @@ class SetResult:
             "psnr": mean.psnr,
             "ssim": mean.ssim,
             "per_image": [
-                {"name": r.name, "psnr": r.score.psnr, "ssim": r.score.ssim} for r in self.images
+                {"name": r.name, "psnr": r.score.psnr, "ssim": r.score.ssim}
+                | ({} if r.width is None else {"width": r.width})
+                for r in self.images
             ],
         }
 
@@ -57,10 +62,16 @@ def evaluate_set(
     save_dir: Path | None = None,
     progress: bool = True,
     precision: str = "fp32",
+    width_for: Callable[[object], float] | None = None,
 ) -> SetResult:
-    """Upscale every LR image of ``benchmark`` and score it against its HR image, computing in ``precision``."""
-    from distillsr.inference.fast_path import precision_for
+    """Upscale every LR image of ``benchmark`` and score it against its HR image, computing in ``precision``.
+
+    ``width_for`` (dynamic inference, :mod:`distillsr.inference.dynamic`): the width a slimmable
+    model runs each image at, chosen from its LR image; each result records it.
+    """
     from tqdm import tqdm
+
+    from distillsr.inference.fast_path import precision_for
 
     precision = precision_for(model, precision, model.device) if precision != "fp32" else "fp32"
     result = SetResult(benchmark.name, precision=precision)
@@ -69,12 +80,14 @@ def evaluate_set(
     )
     inputs = {path.resolve() for pair in benchmark.pairs for path in (pair.hr_path, pair.lr_path) if path}
     for pair, sample in zip(benchmark.pairs, samples):
-        sr = predict(model, sample.lr, self_ensemble=self_ensemble, precision=precision)
+        chosen = None if width_for is None else width_for(sample.lr)
+        with contextlib.nullcontext() if chosen is None else width(model.network, chosen):
+            sr = predict(model, sample.lr, self_ensemble=self_ensemble, precision=precision)
         try:
             scored = score(sr, sample.hr, protocol, benchmark.scale)
         except DistillsrError as error:  # e.g. too small for SSIM's window: say which image
             raise DistillsrError(f"{pair.hr_path}: {error}") from None
-        result.images.append(ImageResult(sample.name, scored))
+        result.images.append(ImageResult(sample.name, scored, chosen))
         if save_dir is not None:
             target = save_dir / benchmark.name / f"{sample.name}.png"
             if target.resolve() in inputs:

@@ -8,10 +8,11 @@ blocks stay on the heap (measured on this project's 2-core machine).
 
 :func:`keep_large_blocks_on_heap` turns mmap off for malloc (``M_MMAP_MAX = 0``) and stops
 trimming the heap below 1 GiB (``M_TRIM_THRESHOLD``), so freed activations are reused by the next
-layer. The price is that the process keeps that memory until it exits, which suits a command that
-upscales and ends: ``distillsr upscale`` calls it at start-up (tile sizes are counted from the
-model, not read off the process's RSS, so nothing it measures is fooled by the kept blocks). The
-Python API leaves a caller's process alone; a script may call it itself.
+layer. The price is that the process keeps up to 1 GiB of freed memory instead of returning it.
+The upscaling engine (``distillsr upscale`` and :func:`distillsr.upscale` alike) calls it when it
+starts on the CPU: tile sizes are counted from the model, not read off the process's RSS, so
+nothing it decides is fooled by the kept blocks. ``DISTILLSR_KEEP_MALLOC=1`` leaves malloc alone
+(the test suite sets it, since its memory measurements read RSS in-process).
 """
 
 from __future__ import annotations

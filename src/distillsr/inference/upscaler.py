@@ -18,8 +18,10 @@ budget allows (full-width strips where they fit), each with context around it
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -32,6 +34,7 @@ from distillsr.devices import resolve_device
 from distillsr.errors import DistillsrError
 from distillsr.imaging.pixels import from_float
 from distillsr.imaging.tensors import image_to_tensor, tensor_to_image, tensor_to_pixels
+from distillsr.inference.allocator import keep_large_blocks_on_heap
 from distillsr.inference.fast_path import (
     Precision,
     PrecisionChoice,
@@ -41,11 +44,11 @@ from distillsr.inference.fast_path import (
     prepare_network,
 )
 from distillsr.inference.memory_model import (
-    SCRATCH_MARGIN,
     ForwardMemory,
     forward_memory,
     model_signature,
     read_cached,
+    spendable,
     store_cached,
 )
 from distillsr.inference.predict import non_finite_output_message
@@ -60,10 +63,11 @@ DEFAULT_PASSES = 2
 MIN_TILE = 32
 # A strip needs this many core rows to be worth its 2 x pad rows of context; below it, square tiles.
 MIN_STRIP_ROWS = 96
-# On the CPU, a forward may use this share of the memory the system reports available, and at most
-# this much in absolute terms (a 720p DIPNet forward needs 1.1 GB in fp32, 0.55 GB in bf16).
-CPU_MEMORY_SHARE = 0.25
-CPU_MEMORY_CAP = 2 << 30
+# On the CPU, a forward may use this share of the memory the system reports available (a 720p
+# forward counts 0.55 GB for DIPNet in bf16, 3.9 GB for DDistill-SR in fp32): tiling a model that
+# pools globally costs two passes, so memory that is free is better spent than kept. --max-memory
+# (``memory_limit``) caps it.
+CPU_MEMORY_SHARE = 0.5
 CUDA_MEMORY_SHARE = 0.6
 # Where the forward cannot be counted (an exported graph), assume a mid-sized model's bytes per pixel.
 UNCOUNTED_BYTES_PER_PIXEL = 4096.0
@@ -135,8 +139,13 @@ class Upscaler:
         pad: int = DEFAULT_PAD,
         passes: int = DEFAULT_PASSES,
         progress: bool = False,
+        width_for: Callable[[torch.Tensor], float] | None = None,
+        memory_limit: int | None = None,
     ) -> None:
         self.model = model
+        if memory_limit is not None and memory_limit <= 0:
+            raise DistillsrError(f"memory limit must be positive, not {memory_limit}")
+        self.memory_limit = memory_limit
         network = getattr(model, "network", None)
         self.network: nn.Module | None = network if isinstance(network, nn.Module) else None
         self.device = resolve_device(device)
@@ -145,10 +154,19 @@ class Upscaler:
             raise DistillsrError("tile size and pad must be non-negative and passes at least 1")
         self.settings = TileSettings(tile if tile != 0 else None, pad, passes)
         self.progress = progress
+        # dynamic inference: the width each tile window (core + context) runs at; see inference.dynamic
+        self.width_for = width_for
+        self._image_width: float | None = None  # set per image for a model that pools globally
+        if width_for is not None and not hasattr(self.network, "set_width"):
+            raise DistillsrError(f"{model.name} has no switchable width: per-tile widths need a slimmable torch model")
         self.warnings: list[str] = []
         self._memory: dict[int, ForwardMemory] = {}
         if self.network is not None:
             self.network = prepare_network(self.network, self.device)
+        if self.device.type == "cpu":
+            # big activations on glibc's heap, not mmapped anew per layer (2x per pixel at 720p);
+            # DISTILLSR_KEEP_MALLOC=1 leaves the process's malloc alone
+            keep_large_blocks_on_heap()
 
     @property
     def scale(self) -> int:
@@ -163,9 +181,14 @@ class Upscaler:
             return self.model(fast_input(x, self.device)).float()
 
     def forward_tile(self, tile: torch.Tensor) -> torch.Tensor:
-        """Upscale one host tile on the device; redo it in fp32 if reduced precision broke it."""
+        """Upscale one host tile on the device; redo it in fp32 if reduced precision broke it.
+
+        With ``width_for``, the tile runs at the width it returns for the tile (chosen once, so a
+        redo in fp32 runs at the same width), or at its image's width (see :meth:`_choose_image_width`).
+        """
         x = tile.to(self.device, non_blocking=True)
-        with torch.inference_mode():
+        chosen = self._image_width if self._image_width is not None or self.width_for is None else self.width_for(tile)
+        with torch.inference_mode(), _at_width(self.network, chosen):
             out = self._forward_at(x, self.precision)
             if self.precision != "fp32" and _looks_broken(x, out):
                 message = f"{self.precision} gave a non-finite or black tile; redone in fp32"
@@ -180,11 +203,13 @@ class Upscaler:
     # --- tile size -----------------------------------------------------------------------
 
     def memory_budget(self) -> int:
-        """Bytes one forward may hold: a share of what is free, capped on the CPU."""
+        """Bytes one forward may hold: a share of what is free, at most ``memory_limit``."""
         if self.device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(self.device)
-            return int(free * CUDA_MEMORY_SHARE)
-        return int(min(_available_cpu_memory() * CPU_MEMORY_SHARE, CPU_MEMORY_CAP))
+            budget = int(free * CUDA_MEMORY_SHARE)
+        else:
+            budget = int(_available_cpu_memory() * CPU_MEMORY_SHARE)
+        return budget if self.memory_limit is None else min(budget, self.memory_limit)
 
     def forward_memory(self, channels: int) -> ForwardMemory:
         """The forward's peak memory as a function of its input size, counted once per channel count."""
@@ -216,7 +241,7 @@ class Upscaler:
             return None
         if tile != "auto":
             return None if tile >= max(height, width) else (int(tile), int(tile))
-        pixels = self.forward_memory(channels).pixels_within(int(self.memory_budget() / SCRATCH_MARGIN))
+        pixels = self.forward_memory(channels).pixels_within(spendable(self.memory_budget()))
         return plan_tile_shape(height, width, pixels, self.settings.pad)
 
     # --- whole images ----------------------------------------------------------------------
@@ -242,6 +267,7 @@ class Upscaler:
 
         height, width = x.shape[-2:]
         shape = self.tile_shape(height, width, x.shape[1])
+        self._choose_image_width(x)
         while True:
             try:
                 self._run(x, shape, sink)
@@ -261,6 +287,13 @@ class Upscaler:
                 warnings.warn(message, RuntimeWarning, stacklevel=2)
                 self.warnings.append(message)
         return canvas.get("out")
+
+    def _choose_image_width(self, x: torch.Tensor) -> None:
+        """One width for the whole image where tiles cannot differ: a model that pools globally sums
+        whole-image statistics over its tiles, which needs the same channels in every tile."""
+        hint = getattr(self.model, "tiling", None)
+        pools = hint is not None and hint.pools_globally
+        self._image_width = self.width_for(x) if self.width_for is not None and pools else None
 
     def _run(self, x: torch.Tensor, shape: TileShape | None, sink) -> None:
         from tqdm import tqdm
@@ -336,6 +369,15 @@ class _CallableBackend:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.network(x)
+
+
+def _at_width(network: nn.Module | None, value: float | None):
+    """Run a slimmable ``network`` at ``value`` inside the block; nothing when ``value`` is None."""
+    if value is None:
+        return contextlib.nullcontext()
+    from distillsr.nn.slimmable import width
+
+    return width(network, value)
 
 
 def _halved(shape: TileShape) -> TileShape | None:

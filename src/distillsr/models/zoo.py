@@ -105,6 +105,12 @@ def _imdn(scale: int, **kwargs) -> nn.Module:
     return IMDN(scale=scale, **kwargs)
 
 
+def _imdn_csd(scale: int, **kwargs) -> nn.Module:
+    from distillsr.models.imdn import SlimmableIMDN
+
+    return SlimmableIMDN(scale=scale, **kwargs)
+
+
 def _ddistill(scale: int, **kwargs) -> nn.Module:
     from distillsr.models.ddistill import DDistillSR
 
@@ -208,6 +214,16 @@ _ENTRIES = (
         ),
         published=published.IMDN,
         source="Hui et al., ACM MM 2019; Zheng222/IMDN",
+    ),
+    ZooEntry(
+        name="imdn-csd",
+        description="IMDN (6 IMDB x 64 ch), channel-splitting (CSD): splits and concatenations sliced per member",
+        factory=_imdn_csd,
+        scales=(2, 3, 4),
+        defaults={"channels": 64, "num_blocks": 6},
+        params={2: 694_404, 3: 703_059, 4: 715_176},  # the full width is IMDN, tensor for tensor
+        widths=CSD_WIDTHS,
+        source="Hui et al., ACM MM 2019 + CSD (Wang et al., IJCAI 2021); an official IMDN file starts it",
     ),
     ZooEntry(
         name="ddistill-sr",

@@ -275,3 +275,65 @@ def test_threads_reach_torch_and_onnxruntime(tmp_path, upscale, photos, monkeypa
     code, _, err = upscale(str(source), "-o", str(tmp_path / "out"), "-m", "bicubic", "-s", "2", "--threads", "1", "-q")
     assert code == 0, err
     assert calls == {"torch": 1, "resolve": 1}
+
+
+# --------------------------------------------------------------------------------------------------
+# --width: a channel-splitting (CSD) checkpoint run at one of its widths
+# --------------------------------------------------------------------------------------------------
+
+
+def _slim_checkpoint(folder):
+    """A tiny random IMDN-CSD x2 checkpoint (widths 1, 0.75, 0.5, 0.25)."""
+    from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
+    from distillsr.models.zoo import build_model
+
+    kwargs = {"channels": 16, "num_blocks": 1, "cca_reduction": 4}
+    save_checkpoint(path := folder / "slim.safetensors", build_model("imdn-csd", 2, **kwargs).network.state_dict(),
+                    CheckpointInfo("imdn-csd", 2, kwargs))
+    return path
+
+
+def _by_hand(checkpoint, pixels: np.ndarray, width: float) -> np.ndarray:
+    """The checkpoint's output at ``width`` computed directly: set the width, run, round to 8 bits."""
+    import torch
+
+    from distillsr.checkpoints.model_loading import load_model
+
+    model = load_model(None, None, str(checkpoint))
+    model.set_width(width)
+    with torch.no_grad():
+        out = model(torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255)
+    return (out[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
+
+
+def test_width_runs_the_model_at_that_width_and_only_for_that_run(tmp_path, upscale, photos):
+    checkpoint, pixels = _slim_checkpoint(tmp_path), photos.astronaut()
+    source = str(photos.save(tmp_path / "a.png", pixels))
+    common = ("-i", source, "-m", str(checkpoint), "-t", "0", "--fp32", "-q")
+    code, _, err = upscale(*common, "-o", str(tmp_path / "half"), "--width", "0.5", console_flags=("-v",))
+    assert code == 0, err
+    assert "model imdn-csd x2 at width 0.5 |" in err
+    half = read_image(tmp_path / "half" / "a.png").astype(int)
+    assert np.abs(half - _by_hand(checkpoint, pixels, 0.5)).max() <= 1
+    # the same model again (served from the in-process cache) without --width: full width, as stored
+    assert upscale(*common, "-o", str(tmp_path / "full"))[0] == 0
+    full = read_image(tmp_path / "full" / "a.png").astype(int)
+    assert np.abs(full - _by_hand(checkpoint, pixels, 1.0)).max() <= 1
+    assert _psnr(full, half) < 45, "--width changed nothing"
+
+
+@pytest.mark.parametrize(
+    ("model", "width", "fragment"),
+    [
+        (None, "0.3", "imdn-csd was trained at widths 1, 0.75, 0.5, 0.25, not 0.3"),
+        ("bicubic", "0.5", "bicubic is not a channel-splitting model"),
+        ("e-rfdn", "0.5", "e-rfdn is not a channel-splitting model"),  # before its official file is looked for
+    ],
+)
+def test_width_refusals_are_one_line(tmp_path, upscale, photos, model, width, fragment):
+    source = str(photos.save(tmp_path / "a.png", photos.astronaut()))
+    chosen = ("-m", str(_slim_checkpoint(tmp_path))) if model is None else ("-m", model, "-s", "2")
+    code, _, err = upscale("-i", source, "-o", str(tmp_path / "out"), *chosen, "--width", width)
+    assert code == 1 and "Traceback" not in err
+    [error] = upscale.lines(err, "distillsr: error:")
+    assert fragment in error

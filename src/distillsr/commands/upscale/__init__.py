@@ -78,11 +78,12 @@ def _report(kind: str, name: str, message: str) -> None:
         _log.info(f"{kind}: {name}: {message}")
 
 
-def _header(model: Backend, upscaler: Upscaler, count: int, folder: Path) -> str:
+def _header(model: Backend, upscaler: Upscaler, count: int, folder: Path, width: float | None = None) -> str:
     tile = upscaler.settings.tile
     tiling = "off" if tile in (None, 0) else tile if tile == "auto" else f"{tile} px"
+    at = "" if width is None else f" at width {width:g}"
     return (
-        f"model {model.name} x{model.scale} | {upscaler.device} {upscaler.precision} | tile {tiling} | "
+        f"model {model.name} x{model.scale}{at} | {upscaler.device} {upscaler.precision} | tile {tiling} | "
         f"{count} image{'s' if count != 1 else ''} -> {folder}"
     )
 
@@ -112,37 +113,50 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder(folder)  # before the inputs are listed and the model loaded: it costs nothing
     sources = collect_inputs(_inputs(args), recursive=args.recursive, exclude=folder, report=_report)
     jobs = plan_jobs(sources, options)
-    from distillsr.inference.allocator import keep_large_blocks_on_heap
-
-    keep_large_blocks_on_heap()  # a command that ends when done: reuse big blocks instead of mmap per layer
     if args.threads is not None:
         import torch
 
         torch.set_num_threads(args.threads)
+    api.check_width_request(args.model, args.width)  # a zoo name without widths fails before its download
     model = api.resolve_model(args.model, weights=args.weights, scale=args.scale, backend=args.backend,
                               threads=args.threads)
     outscale = api.output_scale(model, args.scale)
-    upscaler = Upscaler(
-        model,
-        device=args.device,
-        precision=args.precision,
-        tile=args.tile,
-        pad=DEFAULT_PAD if args.tile_pad is None else args.tile_pad,
-        progress=not args.quiet,
-    )
-    _log.info(_header(model, upscaler, len(jobs), folder))
-    note = _scale_note(model, outscale)
-    if note:
-        _log.info(note)
-    folder.mkdir(parents=True, exist_ok=True)
-    settings = RunSettings(options, outscale, args.alpha)
-    summary = run_jobs(jobs, upscaler, settings, _report, progress=not args.quiet)
+    with api.at_width(model, args.width) as model:  # this run only: a cached model keeps its own width
+        chooser = _dynamic_widths(model, args) if args.dynamic else None
+        upscaler = Upscaler(
+            model,
+            device=args.device,
+            precision=args.precision,
+            tile=args.tile,
+            pad=DEFAULT_PAD if args.tile_pad is None else args.tile_pad,
+            progress=not args.quiet,
+            width_for=chooser,
+            memory_limit=None if args.max_memory is None else int(args.max_memory * (1 << 30)),
+        )
+        _log.info(_header(model, upscaler, len(jobs), folder, args.width))
+        note = _scale_note(model, outscale)
+        if note:
+            _log.info(note)
+        folder.mkdir(parents=True, exist_ok=True)
+        settings = RunSettings(options, outscale, args.alpha)
+        summary = run_jobs(jobs, upscaler, settings, _report, progress=not args.quiet)
     hint = f" ({SKIPPED_HINT})" if summary.skipped else ""
     print(f"{summary}{hint}")
+    if chooser is not None:
+        print(f"dynamic: {chooser.summary().describe('tile')}")
     if summary.stopped is not None:
         sys.stdout.flush()  # the summary first, then the line that says why the run stopped
         raise DistillsrError(summary.stopped)
     return 0 if summary.failed == 0 else 1
+
+
+def _dynamic_widths(model: Backend, args: argparse.Namespace):
+    """``--dynamic``: the chooser that runs each tile at its calibrated width (one tile: the whole image)."""
+    from distillsr.inference.dynamic.costs import dynamic_widths
+
+    if getattr(args, "width", None) is not None:
+        raise DistillsrError("--dynamic chooses each tile's width itself: drop --width")
+    return dynamic_widths(model)
 
 
 def _bf16_cost_note() -> str:
@@ -185,6 +199,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "output with MATLAB bicubic. Required for -m bicubic")
     up.add_argument("-t", "--tile", type=_tile, default="auto", metavar="N|auto",
                     help="tile side in input pixels; 0: no tiling; auto: sized to fit memory (default: auto)")
+    up.add_argument("--max-memory", type=positive_float, metavar="GB",
+                    help="memory one forward may use before the image is tiled (default: half of what is free)")
     up.add_argument("--tile-pad", "--tile_pad", dest="tile_pad", type=non_negative_int, metavar="P",
                     help="context pixels around each tile (default: the engine's, 24)")
     up.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: auto")
@@ -208,5 +224,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                     help="onnxruntime runs a .onnx model given with -m (default: torch)")
     up.add_argument("--threads", type=positive_int, metavar="N",
                     help="CPU threads, for the torch and the onnxruntime backend alike (default: all cores)")
+    up.add_argument("--dynamic", action="store_true",
+                    help="run each tile (the whole image when it fits) at the width chosen by the thresholds "
+                    "stored by distillsr calibrate (slimmable checkpoints); reports the mean width and MACs spent")
+    up.add_argument("--width", type=float, metavar="W",
+                    help="run a channel-splitting (CSD) model at one of the widths it was trained at, e.g. 0.5")
     up.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     up.set_defaults(handler=run)
