@@ -26,6 +26,6 @@ def test_reference_rows_carry_defaults_and_aliases():
     rows = {row.path: row for row in field_reference()}
     assert rows["seed"].aliases == ("manual_seed",) and rows["seed"].default == "0"
     assert rows["model.name"].default == "required" and rows["logging"].default == "(defaults)"
-    assert rows["stages[].kind"].type == "train|reparameterize|distill|prune" and rows["stages[].kind"].default == "train"
+    assert rows["stages[].kind"].type == "train|reparameterize|distill|prune|csd|pro-csd" and rows["stages[].kind"].default == "train"
     assert rows["stages[kind=train].losses"].default == "[{type: l1}]"
     assert rows["data.train.sub_images"].type == "SubImagesConfig | null"

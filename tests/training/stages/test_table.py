@@ -43,4 +43,4 @@ def test_the_table_imports_first_or_second_without_torch(first):
     code = (f"import sys, {first}; from distillsr.training.recipe import STAGE_KINDS; "
             "print(sorted(STAGE_KINDS), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["['distill',", "'prune',", "'reparameterize',", "'train']", "False"]
+    assert out.split() == ["['csd',", "'distill',", "'pro-csd',", "'prune',", "'reparameterize',", "'train']", "False"]

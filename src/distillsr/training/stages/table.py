@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from distillsr.errors import DistillsrError
+from distillsr.training.recipe.csd import CSDStageConfig, ProCSDStageConfig
 from distillsr.training.recipe.distill import DistillStageConfig
 from distillsr.training.recipe.prune import PruneStageConfig
 from distillsr.training.recipe.stages import (
@@ -51,6 +52,8 @@ STAGES: Mapping[str, StageRow] = _table(
     StageRow(ReparameterizeStageConfig, "distillsr.training.stages.reparameterize:ReparameterizeStage"),
     StageRow(DistillStageConfig, "distillsr.compression.distill.stage:DistillStage"),
     StageRow(PruneStageConfig, "distillsr.compression.pruning.stage:PruneStage"),
+    StageRow(CSDStageConfig, "distillsr.compression.contrastive.stage:CSDStage"),
+    StageRow(ProCSDStageConfig, "distillsr.compression.contrastive.stage:ProCSDStage"),
 )
 """Stage kind -> its row. The first row's kind is the default of a stage without ``kind``."""
 

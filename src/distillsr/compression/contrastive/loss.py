@@ -1,0 +1,169 @@
+"""CSD's contrastive loss: pull the student's output towards the teacher's, push it away from blurry images.
+
+For VGG-19 features phi_i (relu1_1 ... relu5_1, weights w_i = 1/32, 1/16, 1/8, 1/4, 1), an anchor
+(the student's SR), its positive (the teacher-width SR of the same LR, detached) and negatives
+N_k (bicubic-upsampled LR images), as ``loss/contrast_loss.py`` of CSD codes it
+(methods reference §4.2)::
+
+    L = sum_i w_i * mean|phi_i(P) - phi_i(A)| / ( sum_k mean|phi_i(N_k) - phi_i(A)| + 1e-7 )
+
+where each mean runs over the batch and the feature map, and the denominator *sums* over the
+negatives (the official ``mean(|neg - student|.sum(0))`` is exactly a sum of per-negative means).
+
+Which LR images are an anchor's negatives (:func:`negative_indices`):
+
+* ``others`` (our default): anchor ``i`` gets up to ``num_negatives`` images of the batch other
+  than its own, ``i+1, i+2, ...`` cyclically. The batch is shuffled by the sampler, so this is a
+  random choice without drawing from any random generator; and an anchor is never pushed away
+  from the upsampled version of its own input, which is what the issue (and CSD's issue #6) asks.
+* ``batch`` (the official code): one random set of ``num_negatives`` images of the batch
+  (``lr[randperm(n)][:k]``, the global torch generator, restored on resume), shared by every
+  anchor, so an anchor's own LR may be among them. With ``num_negatives >= batch`` it is the whole
+  batch, which is also what the later trainer's ``flip(lr)`` negatives amount to (the sum does not
+  depend on the order).
+
+Upsampling is torch's ``F.interpolate(mode="bicubic", align_corners=False)``, as the official
+``nn.Upsample(scale, 'bicubic')``: the negatives only need to be "the blurry answer", they take no
+gradient, and torch's kernel runs batched on any device at no cost, where distillsr's MATLAB-exact
+resize (:mod:`distillsr.imaging.resize`, a = -0.5 instead of -0.75) would match a published
+bicubic baseline more closely but buys nothing here. No clamping, as in the official code.
+
+Inputs to VGG: images are [0, 1] RGB everywhere in distillsr; ``imagenet_norm=True`` (default)
+normalises them with ImageNet's mean and std, which is what the VGG weights were trained on.
+``imagenet_norm=False`` reproduces the official omission: 0-255 values straight into VGG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from distillsr.errors import DistillsrError
+from distillsr.training.losses import StepOutputs
+
+LAYER_WEIGHTS: tuple[float, ...] = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
+"""CSD's ``--vgg_weight`` default, shallow layer first."""
+EPSILON = 1e-7
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+POSITIVE = "positive"
+"""The key of the (detached) positive SR in ``StepOutputs.extras``."""
+
+NegativeChoice = Literal["others", "batch"]
+NEGATIVE_CHOICES = ("others", "batch")
+
+
+def negative_indices(batch: int, num_negatives: int, choice: str, *, device: torch.device | str = "cpu") -> torch.Tensor:
+    """``(batch, k)`` indices into the batch: row ``i`` lists anchor ``i``'s negatives.
+
+    ``others``: ``k = min(num_negatives, batch - 1)``, row ``i`` is ``i+1, ..., i+k`` modulo the
+    batch (never ``i``). ``batch``: ``k = min(num_negatives, batch)`` indices drawn once by
+    ``torch.randperm`` and repeated on every row.
+    """
+    if num_negatives < 1:
+        raise DistillsrError(f"the contrastive loss needs at least one negative, got num_negatives={num_negatives}")
+    if choice == "others":
+        if batch < 2:
+            raise DistillsrError(
+                "negatives: others takes an anchor's negatives from the other images of its batch, and this batch "
+                f"has {batch} image; use a batch of 2 or more per process (or negatives: batch)"
+            )
+        k = min(num_negatives, batch - 1)
+        rows = torch.arange(batch).unsqueeze(1)
+        return ((rows + 1 + torch.arange(k).unsqueeze(0)) % batch).to(device)
+    if choice == "batch":
+        chosen = torch.randperm(batch)[: min(num_negatives, batch)]
+        return chosen.unsqueeze(0).expand(batch, -1).to(device)
+    raise DistillsrError(f"unknown negatives choice {choice!r}; choose {' or '.join(NEGATIVE_CHOICES)}")
+
+
+def contrastive_ratio(
+    anchor: Sequence[torch.Tensor],
+    positive: Sequence[torch.Tensor],
+    negatives: Sequence[torch.Tensor],
+    indices: torch.Tensor,
+    weights: Sequence[float] = LAYER_WEIGHTS,
+) -> torch.Tensor:
+    """``sum_i w_i * d(A_i, P_i) / (sum_k d(A_i, N_k,i) + 1e-7)`` on feature lists (one entry per layer).
+
+    ``negatives[i]`` holds layer ``i``'s features of every candidate image, ``indices`` (from
+    :func:`negative_indices`) says which of them are each anchor's. Distances are mean absolute
+    differences in float32; the positive and the negatives are detached here too.
+    """
+    if not (len(anchor) == len(positive) == len(negatives) == len(weights)):
+        raise DistillsrError(
+            f"the contrastive loss needs one weight per feature layer: {len(weights)} weights, "
+            f"{len(anchor)}/{len(positive)}/{len(negatives)} anchor/positive/negative layers"
+        )
+    total = None
+    for a, p, n, w in zip(anchor, positive, negatives, weights):
+        a = a.float()
+        n = n.detach().float()
+        d_positive = (p.detach().float() - a).abs().mean()
+        d_negatives = None
+        for column in range(indices.shape[1]):
+            term = (n[indices[:, column]] - a).abs().mean()
+            d_negatives = term if d_negatives is None else d_negatives + term
+        value = w * d_positive / (d_negatives + EPSILON)
+        total = value if total is None else total + value
+    assert total is not None
+    return total
+
+
+class ContrastiveLoss:
+    """The loss term (``name``, ``weight``, called on :class:`StepOutputs`): anchor ``outputs.sr``,
+    positive ``outputs.extras["positive"]``, negatives from ``outputs.lr``, features from ``vgg``."""
+
+    name = "contrastive"
+
+    def __init__(
+        self,
+        vgg: nn.Module,
+        *,
+        weight: float = 200.0,
+        num_negatives: int = 10,
+        negatives: str = "others",
+        imagenet_norm: bool = True,
+        layer_weights: Sequence[float] = LAYER_WEIGHTS,
+    ) -> None:
+        if negatives not in NEGATIVE_CHOICES:
+            raise DistillsrError(f"unknown negatives choice {negatives!r}; choose {' or '.join(NEGATIVE_CHOICES)}")
+        if num_negatives < 1:
+            raise DistillsrError(f"num_negatives must be at least 1, got {num_negatives}")
+        self.vgg = vgg
+        self.weight = weight
+        self.num_negatives = num_negatives
+        self.negatives = negatives
+        self.imagenet_norm = imagenet_norm
+        self.layer_weights = tuple(layer_weights)
+
+    def vgg_input(self, images: torch.Tensor) -> torch.Tensor:
+        """[0, 1] RGB as VGG gets it: ImageNet-normalised, or 0-255 (the official omission)."""
+        if not self.imagenet_norm:
+            return images * 255.0
+        mean = images.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+        std = images.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
+        return (images - mean) / std
+
+    def __call__(self, outputs: StepOutputs) -> torch.Tensor:
+        anchor = outputs.sr
+        try:
+            positive = outputs.extras[POSITIVE]
+        except KeyError:
+            raise DistillsrError("the contrastive loss needs a positive (the teacher branch's SR); only a csd stage gives one") from None
+        if anchor.shape[1] != 3:
+            raise DistillsrError(f"the contrastive loss compares RGB images through VGG-19, got {anchor.shape[1]} channels")
+        n = anchor.shape[0]
+        indices = negative_indices(n, self.num_negatives, self.negatives, device=anchor.device)
+        blurry = F.interpolate(outputs.lr.detach(), size=anchor.shape[-2:], mode="bicubic", align_corners=False)
+        self.vgg.to(anchor.device)
+        with torch.no_grad():
+            fixed = self.vgg(self.vgg_input(torch.cat([positive.detach(), blurry.to(positive.dtype)])))
+        anchor_features = self.vgg(self.vgg_input(anchor))
+        return contrastive_ratio(
+            anchor_features, [f[:n] for f in fixed], [f[n:] for f in fixed], indices, self.layer_weights
+        )

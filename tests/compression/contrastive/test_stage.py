@@ -1,0 +1,149 @@
+"""``kind: csd`` and ``kind: pro-csd`` through the engine: both widths learn, every width is validated, resume is exact."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from distillsr.checkpoints.format import read_checkpoint
+from distillsr.compression.contrastive.stage import CSDStage, ProCSDStage
+from distillsr.training.recipe import load_recipe
+from distillsr.training.stages.table import stage_kind
+from distillsr.training.state import find_states
+from distillsr.training.trainer import TrainingSession
+
+TINY_EDSR = "{num_blocks: 2, channels: 16}"  # x2: 16 features, so width 0.25 is the first 4
+
+RECIPE = """
+name: tiny-{kind}
+seed: 2
+output_dir: {out}
+model: {{name: edsr-baseline, scale: 2, kwargs: {model}}}
+data:
+  train: {{hr_folders: [{images}], lr_patch_size: 12, batch_size: 4, num_workers: 0, repeat: 4}}
+  val: {{folders: [{images}], every: {val_every}}}
+stages:
+  - kind: {kind}
+    iterations: {iterations}
+    vgg_weights: {vgg}
+    negatives: {negatives}
+    optimizer: {{type: adam, lr: 1.0e-3}}
+    ema_decay: {ema}
+logging: {{print_every: 1}}
+checkpoint: {{every: 1, keep: 0}}
+"""
+
+
+def _session(tmp_path: Path, images: Path, name: str, *overrides: str, kind: str = "csd", iterations: int = 6,
+             vgg: str = "random", negatives: str = "others", ema: str = "null", val_every: int = 0,
+             resume: Path | None = None) -> TrainingSession:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(RECIPE.format(kind=kind, out=tmp_path / name, model=TINY_EDSR, images=images, iterations=iterations,
+                                  vgg=vgg, negatives=negatives, ema=ema, val_every=val_every))
+    return TrainingSession(load_recipe(path, overrides), device="cpu", progress=False,
+                           resume=str(resume) if resume else None)
+
+
+def _rows(folder: Path) -> list[dict]:
+    with open(folder / "log.csv", newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def _final(folder: Path) -> dict[str, torch.Tensor]:
+    return read_checkpoint(folder / "models" / "final.safetensors")[1]
+
+
+def test_the_table_runs_both_kinds_with_their_own_classes():
+    assert type(stage_kind("csd")) is CSDStage
+    assert type(stage_kind("pro-csd")) is ProCSDStage
+
+
+def test_csd_trains_the_student_and_the_teacher_part_of_the_shared_weights(tmp_path, images):
+    session = _session(tmp_path, images, "csd", iterations=4)
+    initial = {name: t.clone() for name, t in session.build_network().state_dict().items()}
+    session.run()
+    rows = [row for row in _rows(tmp_path / "csd") if row.get("loss")]
+    assert len(rows) == 4
+    for row in rows:
+        assert all(math.isfinite(float(row[key])) for key in ("loss", "l1", "l1_w1", "contrastive"))
+        expected = float(row["l1"]) + float(row["l1_w1"]) + 200 / 255 * float(row["contrastive"])
+        assert float(row["loss"]) == pytest.approx(expected, rel=1e-5)  # L1(S) + lambda_T L1(T) + lambda/255 CL
+    final = _final(tmp_path / "csd")
+    conv = "body.0.conv1.weight"
+    student = (slice(0, 4), slice(0, 4))  # the slice width 0.25 runs with
+    assert not torch.equal(final[conv][student], initial[conv][student]), "the student's weights changed"
+    assert not torch.equal(final[conv][4:, 4:], initial[conv][4:, 4:]), "the teacher-only weights changed"
+
+
+def test_pro_csd_reconstructs_every_branch(tmp_path, images):
+    _session(tmp_path, images, "pro", kind="pro-csd", iterations=3).run()
+    row = [row for row in _rows(tmp_path / "pro") if row.get("loss")][-1]
+    terms = ("l1", "l1_w1", "l1_w0.75", "l1_w0.5", "contrastive")
+    assert all(math.isfinite(float(row[key])) for key in terms)
+    expected = sum(float(row[key]) for key in terms[:-1]) + 200 / 255 * float(row["contrastive"])
+    assert float(row["loss"]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_positive_is_the_narrowest_teacher_and_it_is_detached(tmp_path, images):
+    session = _session(tmp_path, images, "step", kind="pro-csd")
+    stage, config = ProCSDStage(), session.recipe.stages[0]
+    network = session.build_network()
+    owned = stage.owned_modules(session.context, config, network)
+    recipe = stage.step_recipe(session.context, config, network, owned)
+    from distillsr.training.loop import ScaledInput, WithOwnedModules
+
+    model = WithOwnedModules(ScaledInput(network, 255.0), owned, stage.forward)
+    outputs = recipe.forward(model, {"lr": torch.rand(2, 3, 12, 12), "hr": torch.rand(2, 3, 24, 24)})
+    branches = outputs.extras["branches"]
+    assert list(branches) == [0.25, 1.0, 0.75, 0.5]
+    assert torch.equal(outputs.extras["positive"], branches[0.5]) and not outputs.extras["positive"].requires_grad
+    assert torch.equal(outputs.sr, branches[0.25]) and outputs.sr.requires_grad
+    assert network.width == 0.25, "between steps the network rests at the student width"
+    assert [term.name for term in recipe.terms] == ["l1", "l1_w1", "l1_w0.75", "l1_w0.5", "contrastive"]
+
+
+def test_validation_scores_every_width_and_best_is_the_students(tmp_path, images):
+    session = _session(tmp_path, images, "val", iterations=2, val_every=2, ema="0.9")
+    summary = session.run()
+    scores = [row for row in _rows(tmp_path / "val") if row.get(f"{images.name}_psnr_classic")][-1]
+    student, teacher = float(scores[f"{images.name}_psnr_classic"]), float(scores[f"{images.name}_psnr_classic_w1"])
+    assert student != teacher
+    assert summary.best_psnr == pytest.approx(student), "best.safetensors follows the student width only"
+    assert read_checkpoint(tmp_path / "val" / "models" / "best.safetensors")[0].model == "edsr-baseline"
+
+
+def test_without_the_contrastive_term_no_vgg_is_needed(tmp_path, images, monkeypatch):
+    from distillsr.compression.contrastive import vgg_weights
+
+    monkeypatch.setattr(vgg_weights, "vgg19_features", lambda *a, **k: pytest.fail("VGG loaded for lambda = 0"))
+    _session(tmp_path, images, "plain", "stages.0.contrastive_weight=0", vgg="null", iterations=2).run()
+    row = [row for row in _rows(tmp_path / "plain") if row.get("loss")][-1]
+    assert "contrastive" not in row and float(row["loss"]) == pytest.approx(float(row["l1"]) + float(row["l1_w1"]), rel=1e-6)
+
+
+def test_missing_vgg_weights_stop_the_stage_with_the_download_hint(tmp_path, images):
+    from distillsr.errors import DistillsrError
+
+    with pytest.raises(DistillsrError, match=r"vgg19-dcbb9e9d.pth is not in .*stages.0.vgg_weights: PATH"):
+        _session(tmp_path, images, "novgg", vgg="null", iterations=2).run()
+
+
+def test_a_torchvision_layout_file_is_what_the_stage_loads(tmp_path, images, vgg_file):
+    _session(tmp_path, images, "file", vgg=str(vgg_file), iterations=1).run()
+    assert (tmp_path / "file" / "models" / "final.safetensors").is_file()
+
+
+@pytest.mark.parametrize("kind", ["csd", "pro-csd"])
+def test_resuming_mid_stage_reproduces_the_uninterrupted_run(tmp_path, images, kind):
+    options = {"kind": kind, "negatives": "batch", "ema": "0.9", "val_every": 3}  # the random draw, EMA and validation too
+    _session(tmp_path, images, "whole", **options).run()
+    state = next(path for _, iteration, path in find_states(tmp_path / "whole" / "checkpoints") if iteration == 3)
+    _session(tmp_path, images, "resumed", resume=state, **options).run()
+    whole, resumed = _final(tmp_path / "whole"), _final(tmp_path / "resumed")
+    assert whole.keys() == resumed.keys() and all(torch.equal(whole[k], resumed[k]) for k in whole)
+    losses = [row["loss"] for row in _rows(tmp_path / "whole") if row.get("loss")][3:]
+    assert [row["loss"] for row in _rows(tmp_path / "resumed") if row.get("loss")] == losses
