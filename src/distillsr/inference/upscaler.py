@@ -34,7 +34,6 @@ from distillsr.devices import resolve_device
 from distillsr.errors import DistillsrError
 from distillsr.imaging.pixels import from_float
 from distillsr.imaging.tensors import image_to_tensor, tensor_to_image, tensor_to_pixels
-from distillsr.inference.allocator import keep_large_blocks_on_heap
 from distillsr.inference.fast_path import (
     Precision,
     PrecisionChoice,
@@ -163,10 +162,6 @@ class Upscaler:
         self._memory: dict[int, ForwardMemory] = {}
         if self.network is not None:
             self.network = prepare_network(self.network, self.device)
-        if self.device.type == "cpu":
-            # big activations on glibc's heap, not mmapped anew per layer (2x per pixel at 720p);
-            # DISTILLSR_KEEP_MALLOC=1 leaves the process's malloc alone
-            keep_large_blocks_on_heap()
 
     @property
     def scale(self) -> int:

@@ -113,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder(folder)  # before the inputs are listed and the model loaded: it costs nothing
     sources = collect_inputs(_inputs(args), recursive=args.recursive, exclude=folder, report=_report)
     jobs = plan_jobs(sources, options)
+    from distillsr.inference.allocator import keep_large_blocks_on_heap
+
+    keep_large_blocks_on_heap()  # a command that ends when done: reuse big blocks instead of an mmap per layer
     if args.threads is not None:
         import torch
 
