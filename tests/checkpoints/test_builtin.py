@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from support import REPO_ROOT, require_shared
+from support import REPO_ROOT, load_shipped_recipe, require_shared
 
 import distillsr
 from distillsr.checkpoints import builtin
@@ -25,7 +25,6 @@ from distillsr.checkpoints.builtin import (
 )
 from distillsr.efficiency import count_parameters
 from distillsr.errors import DistillsrError
-from distillsr.training.recipe import load_recipe
 
 SHIPPED = builtin_scales()
 # Classic-protocol bicubic rows (../shared/reference/scores.md): a built-in model must beat them clearly.
@@ -65,7 +64,7 @@ def test_the_card_matches_the_model_and_its_recipe(scale):
     assert model.metadata["architecture"] == card["model"]
     assert count_parameters(model.network).total == card["params"]
     recipe_path = REPO_ROOT / card["recipe"]
-    recipe = load_recipe(recipe_path)  # anyone can rerun it: it must still parse
+    recipe = load_shipped_recipe(recipe_path)  # anyone can rerun it: it must still parse
     assert recipe.model.name == card["model"] and recipe.model.scale == scale
     assert sum(stage.iterations for stage in recipe.stages) == card["recipe_iterations"]
     assert 0 < card["iterations"] <= card["recipe_iterations"]  # a run may ship an earlier, better checkpoint

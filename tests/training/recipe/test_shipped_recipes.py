@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support import REPO_ROOT
+from support import REPO_ROOT, load_shipped_recipe
 
 from distillsr.training.recipe import format_recipe, load_recipe
 
@@ -31,7 +31,7 @@ def test_recipes_are_present():
 
 @pytest.mark.parametrize("path", ALL_RECIPES, ids=lambda p: p.relative_to(CONFIGS).as_posix())
 def test_every_recipe_loads_and_round_trips(path, tmp_path):
-    recipe = load_recipe(path)
+    recipe = load_shipped_recipe(path)
     printed = tmp_path / "printed.yaml"
     printed.write_text(format_recipe(recipe))
     assert load_recipe(printed) == recipe
@@ -50,7 +50,7 @@ def test_every_recipe_names_its_sources(path):
 
 @pytest.mark.parametrize("path", QUICK_RECIPES, ids=lambda p: p.name)
 def test_quick_recipes_match_their_full_recipe(path, full):
-    quick, full = load_recipe(path), load_recipe(CONFIGS / path.name)
+    quick, full = load_shipped_recipe(path), load_shipped_recipe(CONFIGS / path.name)
     assert (quick.model.name, quick.model.scale, quick.model.kwargs) == (
         full.model.name,
         full.model.scale,
@@ -88,7 +88,7 @@ def test_published_settings_are_carried():
 def test_a_crash_loses_minutes_not_the_run(path):
     """States every 100 iterations or fewer for the CPU recipes (about 30 s of work), every 1000 or
     fewer for the GPU ones (about a minute); never only at the end, as the quick recipes once did."""
-    recipe = load_recipe(path)
+    recipe = load_shipped_recipe(path)
     bound = 100 if path.parent.name == "quick" else 1000
     assert 0 < recipe.checkpoint.every <= bound
     longest = max(getattr(stage, "iterations", 0) for stage in recipe.stages)
