@@ -15,12 +15,8 @@ from distillsr.checkpoints.load import load_state_dict_strictly, read_weights
 from distillsr.checkpoints.model_loading import load_model
 from distillsr.errors import DistillsrError
 from distillsr.models.imdn import IMDN, SlimmableIMDN
-from distillsr.nn.slimmable import (
-    DEFAULT_WIDTHS,
-    SplitSlimmableConv2d,
-    active_parameter_count,
-    width,
-)
+from distillsr.nn.slimmable import DEFAULT_WIDTHS, active_parameter_count, width
+from distillsr.nn.slimmable_split import SplitSlimmableConv2d
 
 SMALL = {"channels": 16, "num_blocks": 2, "cca_reduction": 4}  # hidden CCA units 4: one survives at 0.25
 

@@ -40,12 +40,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from distillsr.nn.attention import CCA
-from distillsr.nn.slimmable import (
-    DEFAULT_WIDTHS,
-    SlimmableCCA,
-    SlimmableNetwork,
-    SplitSlimmableConv2d,
-)
+from distillsr.nn.slimmable import DEFAULT_WIDTHS, SlimmableNetwork
+from distillsr.nn.slimmable_split import SlimmableCCA, SplitSlimmableConv2d
 from distillsr.nn.upsample import chain_outputs
 
 NEGATIVE_SLOPE = 0.05
