@@ -14,12 +14,7 @@ import dataclasses
 import torch
 from torch import nn
 
-from distillsr.inference.fast_path import (
-    Precision,
-    computing_at,
-    fast_input,
-    prepare_network,
-)
+from distillsr.inference.fast_path import Precision, fast_forward, prepare_network
 from distillsr.models.sr_model import SRModel
 
 
@@ -37,8 +32,7 @@ class FastPathNetwork(nn.Module):
         self.target = device
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with computing_at(self.precision, self.target):
-            return self.network(fast_input(x, self.target)).float()
+        return fast_forward(self.network, x, self.precision, self.target)
 
 
 def at_precision(model: SRModel, precision: Precision, device: torch.device) -> SRModel:

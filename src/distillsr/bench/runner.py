@@ -145,7 +145,7 @@ def time_dataset(model: SRModel, dataset: str, lrs: list[np.ndarray], device: to
     ``time.perf_counter``. ``warmup`` untimed forwards of the first image come first (thread pools,
     kernel selection, cuDNN autotuning).
     """
-    from distillsr.efficiency.runtime import _time_cpu, _time_cuda
+    from distillsr.efficiency.runtime import time_runs
     from distillsr.imaging.tensors import image_to_tensor
 
     if not lrs:
@@ -161,7 +161,7 @@ def time_dataset(model: SRModel, dataset: str, lrs: list[np.ndarray], device: to
             torch.cuda.reset_peak_memory_stats(device)
         for x in inputs:
             run = lambda x=x: model(x)
-            times.extend(_time_cuda(run, 1, device) if cuda else _time_cpu(run, 1))
+            times.extend(time_runs(run, 1, device))
         peak = torch.cuda.max_memory_allocated(device) / 2**20 if cuda else None
     method = "CUDA events + synchronize" if cuda else "time.perf_counter wall clock"
     return DatasetRuntime(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from distillsr.commands.common import non_negative_int, positive_int
+from distillsr.commands.common import dataset_folders, non_negative_int, positive_int
 from distillsr.errors import DistillsrError
 
 DEFAULT_OUT = "bench-results"
@@ -24,7 +24,6 @@ def run(args: argparse.Namespace) -> int:
     from distillsr.bench.ntire import input_shape_for
     from distillsr.bench.runner import DEFAULT_INPUT, BenchSettings, run_bench
     from distillsr.bench.tables import to_markdown, write_tables
-    from distillsr.commands.evaluate import _dataset_folders
     from distillsr.console import get_logger
     from distillsr.writable import check_output_folder
 
@@ -34,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         raise DistillsrError("--models needs at least one model (builtin, a zoo name, a weights file or bicubic)")
     out = check_output_folder(args.out, "--out folder")  # before the work, which may take an hour
     settings = BenchSettings(
-        models=models, data=tuple(_dataset_folders(args.data)), scale=args.scale, protocol=args.protocol,
+        models=models, data=tuple(dataset_folders(args.data)), scale=args.scale, protocol=args.protocol,
         device=args.device, precision=args.precision, input_shape=input_shape_for(args.input, args.ntire, DEFAULT_INPUT),
         repeats=args.repeats, warmup=args.warmup, crops=_names(args.crops), ntire=args.ntire,
     )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
+
+from distillsr.errors import DistillsrError
 
 
 def _int_at_least(text: str, minimum: int, what: str) -> int:
@@ -45,3 +48,11 @@ def non_negative_float(text: str) -> float:
 def fraction(text: str) -> float:
     """A number strictly between 0 and 1 (a share of channels, of a budget)."""
     return _float_where(text, lambda value: 0 < value < 1, "a fraction between 0 and 1")
+
+
+def dataset_folders(values: list[str]) -> list[Path]:
+    """``--data`` values (repeatable, each comma-separated) as folders; at least one is needed."""
+    folders = [Path(part) for value in values for part in value.split(",") if part.strip()]
+    if not folders:
+        raise DistillsrError("--data needs at least one folder")
+    return folders

@@ -6,15 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from distillsr.commands.common import positive_int
+from distillsr.commands.common import dataset_folders, positive_int
 from distillsr.errors import DistillsrError
-
-
-def _dataset_folders(values: list[str]) -> list[Path]:
-    folders = [Path(part) for value in values for part in value.split(",") if part.strip()]
-    if not folders:
-        raise DistillsrError("--data needs at least one folder")
-    return folders
 
 
 def _format_eval_table(results, protocol, verbose: bool, width: float | None = None) -> str:
@@ -43,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from distillsr.writable import check_output_file
 
     protocol = get_protocol(args.protocol)
-    folders = _dataset_folders(args.data)
+    folders = dataset_folders(args.data)
     if args.json:  # checked before the evaluation, which may take an hour: its results must not be lost
         check_output_file(args.json, "--json report")
     api.check_width_request(args.model, args.width)  # a zoo name without widths fails before its download

@@ -73,6 +73,11 @@ def _time_cuda(run: Callable[[], object], repeats: int, device: torch.device) ->
     return times
 
 
+def time_runs(run: Callable[[], object], repeats: int, device: torch.device) -> list[float]:
+    """Milliseconds of each of ``repeats`` calls: CUDA events on a GPU, the host clock elsewhere."""
+    return _time_cuda(run, repeats, device) if device.type == "cuda" else _time_cpu(run, repeats)
+
+
 def summarize(
     times_ms: Sequence[float], *, warmup: int, device: str, dtype: torch.dtype
 ) -> RuntimeStats:
@@ -123,5 +128,5 @@ def measure_runtime(
 
         for _ in range(warmup):
             run()
-        times = _time_cuda(run, repeats, dev) if dev.type == "cuda" else _time_cpu(run, repeats)
+        times = time_runs(run, repeats, dev)
     return summarize(times, warmup=warmup, device=str(dev), dtype=dtype)

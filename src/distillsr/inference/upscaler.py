@@ -37,8 +37,7 @@ from distillsr.imaging.tensors import image_to_tensor, tensor_to_image, tensor_t
 from distillsr.inference.fast_path import (
     Precision,
     PrecisionChoice,
-    computing_at,
-    fast_input,
+    fast_forward,
     precision_for,
     prepare_network,
 )
@@ -172,8 +171,7 @@ class Upscaler:
     def _forward_at(self, x: torch.Tensor, precision: Precision) -> torch.Tensor:
         if self.network is None:
             return self.model(x)
-        with computing_at(precision, self.device):
-            return self.model(fast_input(x, self.device)).float()
+        return fast_forward(self.model, x, precision, self.device)
 
     def forward_tile(self, tile: torch.Tensor) -> torch.Tensor:
         """Upscale one host tile on the device; redo it in fp32 if reduced precision broke it.
