@@ -250,10 +250,8 @@ def evaluate(
     a channel-splitting (CSD) model at one of its widths (the model's width is restored after).
     """
     check_width_request(model, width)
-    from distillsr.data.benchmark import BenchmarkSet
-    from distillsr.data.lr_cache import LRCache
+    from distillsr.data.benchmark import benchmark_sets
     from distillsr.evaluation.runner import evaluate_set
-    from distillsr.imaging.degrade import get_degradation
     from distillsr.metrics.protocols import get_protocol
     from distillsr.writable import check_output_folder
 
@@ -264,12 +262,11 @@ def evaluate(
     save_dir = None if save_images is None else check_output_folder(save_images, "SR image folder")
     loaded = _as_model(model, weights, scale, device)
     with at_width(loaded, width) as running:  # a width the model lacks is refused before any image is read
-        lr_making = get_degradation(degradation, loaded.scale, seed=seed)
-        lr_cache = LRCache(cache_dir) if cache else None
-        benchmarks = [BenchmarkSet(folder, loaded.scale, lr_making, cache=lr_cache) for folder in folders]
+        benchmarks = benchmark_sets(folders, loaded.scale, degradation=degradation, seed=seed, cache_dir=cache_dir,
+                                    cache=cache)
         results = []
         for benchmark in benchmarks:
-            source = "stored LR" if benchmark.uses_stored_lr else f"LR made by {lr_making.name}"
+            source = "stored LR" if benchmark.uses_stored_lr else f"LR made by {benchmark.degradation.name}"
             log.info(f"{benchmark.name}: {len(benchmark)} images from {benchmark.hr_dir} ({source})")
             results.append(
                 evaluate_set(

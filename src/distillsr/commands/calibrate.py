@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from distillsr.checkpoints.model_loading import load_model
     from distillsr.devices import resolve_device
     from distillsr.inference.dynamic.calibration import measure, search
-    from distillsr.inference.dynamic.evaluation import benchmark_sets
+    from distillsr.data.benchmark import benchmark_sets
     from distillsr.inference.dynamic.policy import POLICY_KEY
     from distillsr.inference.dynamic.scores import DEFAULT_SCORE, make_score
 

@@ -15,6 +15,7 @@ mod-cropped HR image; anything else is a :class:`~distillsr.errors.DataError` na
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from distillsr.data.lr_cache import LRCache
 from distillsr.errors import DataError
-from distillsr.imaging.degrade import BicubicDown, modcrop
+from distillsr.imaging.degrade import BicubicDown, get_degradation, modcrop
 from distillsr.imaging.listing import list_images
 from distillsr.imaging.read import read_image
 
@@ -166,3 +167,20 @@ class BenchmarkSet:
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
+
+
+def benchmark_sets(
+    folders: Sequence[str | Path],
+    scale: int,
+    *,
+    degradation: str = "BI",
+    seed: int = 0,
+    cache_dir: str | Path | None = None,
+    cache: bool = True,
+) -> list[BenchmarkSet]:
+    """Folders as ``eval`` reads them (``eval``, ``eval --dynamic`` and ``calibrate`` alike): stored LR
+    for BI where a set folder has it, else LR made by ``degradation`` and cached."""
+    making = get_degradation(degradation, scale, seed=seed)
+    lr_cache = LRCache(cache_dir) if cache else None
+    return [BenchmarkSet(Path(folder), scale, making, cache=lr_cache) for folder in folders]
+

@@ -16,7 +16,7 @@ from distillsr.inference.dynamic.calibration import (
     measure,
     search,
 )
-from distillsr.inference.dynamic.evaluation import benchmark_sets
+from distillsr.data.benchmark import benchmark_sets
 from distillsr.inference.dynamic.scores import BicubicRoundTrip
 
 

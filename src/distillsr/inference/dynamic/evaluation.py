@@ -3,7 +3,7 @@
 The same benchmark folders, LR making and protocols as :func:`distillsr.api.evaluate`; the only
 difference is the runner's ``width_for`` hook (:class:`~distillsr.inference.dynamic.costs.DynamicWidths`),
 which picks each image's width from its LR image and counts the MACs. Calibration reads its
-folder through :func:`benchmark_sets` too, so its LR images are made exactly as ``eval`` makes them
+folder through :func:`distillsr.data.benchmark.benchmark_sets` too, so its LR images are made exactly as ``eval`` makes them
 (stored ``LR_bicubic/X<s>`` images where a set folder has them).
 """
 
@@ -14,29 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from distillsr.data.benchmark import BenchmarkSet
     from distillsr.evaluation.runner import SetResult
     from distillsr.inference.dynamic.costs import DynamicSummary
     from distillsr.models.sr_model import SRModel
-
-
-def benchmark_sets(
-    folders: Sequence[str | Path],
-    scale: int,
-    *,
-    degradation: str = "BI",
-    seed: int = 0,
-    cache_dir: str | Path | None = None,
-    cache: bool = True,
-) -> list[BenchmarkSet]:
-    """The benchmark folders as ``eval`` reads them: stored LR for BI where present, else LR made by ``degradation``."""
-    from distillsr.data.benchmark import BenchmarkSet
-    from distillsr.data.lr_cache import LRCache
-    from distillsr.imaging.degrade import get_degradation
-
-    making = get_degradation(degradation, scale, seed=seed)
-    lr_cache = LRCache(cache_dir) if cache else None
-    return [BenchmarkSet(Path(folder), scale, making, cache=lr_cache) for folder in folders]
 
 
 def evaluate_dynamic(
@@ -57,6 +37,7 @@ def evaluate_dynamic(
 
     A model without calibrated thresholds fails before any image is read.
     """
+    from distillsr.data.benchmark import benchmark_sets
     from distillsr.evaluation.runner import evaluate_set
     from distillsr.inference.dynamic.costs import dynamic_widths
     from distillsr.metrics.protocols import get_protocol
