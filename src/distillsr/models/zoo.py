@@ -143,6 +143,8 @@ def _carn(scale: int, **kwargs) -> nn.Module:
 
 _RFDN_REPO = "https://github.com/njulj/RFDN/raw/7cf4e25/trained_model"
 _IMDN_REPO = "https://github.com/Zheng222/IMDN/raw/8f158e6/checkpoints"
+_IMDN_DEFAULTS = {"channels": 64, "num_blocks": 6}
+_IMDN_PARAMS = {2: 694_404, 3: 703_059, 4: 715_176}  # official files; imdn-csd's full width is the same tensors
 _DDISTILL_REPO = "https://github.com/icandle/DDistill-SR/raw/b34bb97/model-backup"
 _DIPNET_REPO = "https://github.com/xiumu00/DIPNet/raw"
 CSD_WIDTHS = (1.0, 0.75, 0.5, 0.25)
@@ -202,8 +204,8 @@ _ENTRIES = (
         description="IMDN: 6 IMDB x 64 ch with contrast-aware channel attention",
         factory=_imdn,
         scales=(2, 3, 4),
-        defaults={"channels": 64, "num_blocks": 6},
-        params={2: 694_404, 3: 703_059, 4: 715_176},
+        defaults=dict(_IMDN_DEFAULTS),
+        params=dict(_IMDN_PARAMS),
         weights=tuple(
             OfficialWeights(f"IMDN_x{s}.pth", s, f"{_IMDN_REPO}/IMDN_x{s}.pth", sha, size)
             for s, sha, size in (
@@ -220,8 +222,8 @@ _ENTRIES = (
         description="IMDN (6 IMDB x 64 ch), channel-splitting (CSD): splits and concatenations sliced per member",
         factory=_imdn_csd,
         scales=(2, 3, 4),
-        defaults={"channels": 64, "num_blocks": 6},
-        params={2: 694_404, 3: 703_059, 4: 715_176},  # the full width is IMDN, tensor for tensor
+        defaults=dict(_IMDN_DEFAULTS),
+        params=dict(_IMDN_PARAMS),  # the full width is IMDN, tensor for tensor
         widths=CSD_WIDTHS,
         source="Hui et al., ACM MM 2019 + CSD (Wang et al., IJCAI 2021); an official IMDN file starts it",
     ),
