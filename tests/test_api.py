@@ -319,7 +319,7 @@ def test_at_width_names_the_width_where_forward_memory_is_cached(slim_checkpoint
     plain = model_signature(model, "fp32", torch.device("cpu"), 3)
     with api.at_width(model, 0.5) as narrow:
         assert narrow.network is model.network and model.network.width == 0.5
-        assert "at width 0.5" in model_signature(narrow, "fp32", torch.device("cpu"), 3) != plain
+        assert "|width 0.5|" in model_signature(narrow, "fp32", torch.device("cpu"), 3) != plain
     assert model.network.width == 1.0 and api.width_of(model) == 1.0 and api.width_of(build_model("imdn", 2)) is None
 
 

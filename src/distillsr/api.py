@@ -112,10 +112,10 @@ def at_width(model: ModelLike, width: float | None) -> Iterator[ModelLike]:
     """Run a channel-splitting (CSD) model at ``width`` inside the block, then restore its width.
 
     ``None`` leaves the model as it is. A model without widths, or a width it was not trained at,
-    is refused in one line that lists the valid ones. The model handed to the block is a shallow
-    copy sharing the network, with the width in its description, so a forward-memory count cached
-    for one width is never reused at another. Restoring the width matters because models named by
-    a name or a path are cached between :func:`upscale` calls.
+    is refused in one line that lists the valid ones. (A forward-memory count is never reused at
+    another width: the width is part of its cache key, :func:`~distillsr.inference.memory_model.model_signature`.)
+    Restoring the width matters because models named by a name or a path are cached between
+    :func:`upscale` calls.
     """
     if width is None:
         yield model
@@ -130,16 +130,10 @@ def at_width(model: ModelLike, width: float | None) -> Iterator[ModelLike]:
     if width not in widths:
         valid = ", ".join(f"{w:g}" for w in widths)
         raise DistillsrError(f"{name} was trained at widths {valid}, not {width:g}")
-    import dataclasses
-
     from distillsr.nn.slimmable import width as running_at
 
     with running_at(network, float(width)):
-        if dataclasses.is_dataclass(model) and isinstance(getattr(model, "metadata", None), dict):
-            described = {**model.metadata, "architecture": f"{model.metadata.get('architecture', name)} at width {width:g}"}
-            yield dataclasses.replace(model, metadata=described)
-        else:
-            yield model
+        yield model
 
 
 def width_of(model: object) -> float | None:
