@@ -1,0 +1,130 @@
+"""Dynamic inference against fixed widths at the same MACs, on a trained slimmable (CSD) checkpoint.
+
+Run: ``python benchmarks/dynamic_vs_fixed.py -w CKPT --calibrate ../shared/data/BSD200/HR
+--data ../shared/data/Set5,../shared/data/Set14 [--budgets 0.3,0.45,0.6,0.8]``
+
+Every calibration and test image runs once at every width (classic protocol: Y, border = scale; the
+LR images are the ones ``eval`` reads). Then, for each budget, the thresholds ``distillsr calibrate``
+would store are searched on the calibration images and applied to the test images, and the table gives,
+on the test images: the MACs actually spent and the mean PSNR of the dynamic run, the best
+difficulty-blind mixture of fixed widths at exactly that spend, the oracle (each image at its own best
+width under the same spend; an upper bound no score reaches) and the nearest single fixed width.
+(:mod:`distillsr.inference.dynamic.baselines` defines the references.) ``--check`` also runs
+``eval --dynamic``'s code path for the first budget and asserts it gives the table's PSNR and MACs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def _folders(values: list[str]) -> list[Path]:
+    return [Path(part) for value in values for part in value.split(",") if part.strip()]
+
+
+def _measure(model, folders, score):
+    from distillsr.data.benchmark import benchmark_sets
+    from distillsr.inference.dynamic.calibration import measure
+
+    sets = benchmark_sets(folders, model.scale)
+    total = sum(len(s) for s in sets)
+    return measure(model, itertools.chain.from_iterable(sets), model.network.widths, score, progress=True, total=total)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-w", "--weights", required=True, help="a slimmable distillsr checkpoint")
+    parser.add_argument("--calibrate", required=True, action="append", help="calibration folder(s)")
+    parser.add_argument("--data", required=True, action="append", help="test folder(s)")
+    parser.add_argument("--budgets", default="0.3,0.45,0.6,0.8", help="MACs budgets, fractions of full width")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", help="also write the rows here")
+    parser.add_argument("--check", action="store_true", help="cross-check one budget through evaluate_dynamic")
+    args = parser.parse_args()
+
+    import torch
+
+    from distillsr.checkpoints.model_loading import load_model
+    from distillsr.inference.dynamic.baselines import fixed_width_mix, fixed_width_points, oracle_mix
+    from distillsr.inference.dynamic.calibration import search
+    from distillsr.inference.dynamic.scores import DEFAULT_SCORE, make_score
+
+    torch.set_num_threads(args.threads)
+    model = load_model(None, None, args.weights)
+    score = make_score(DEFAULT_SCORE, model.scale)
+    calibration = _measure(model, _folders(args.calibrate), score)
+    test = _measure(model, _folders(args.data), score)
+
+    print(f"\n{model.name} x{model.scale}: calibrated on {len(calibration.names)} images, "
+          f"tested on {len(test.names)}; difficulty score {score.name}")
+    print("\nfixed widths on the test images")
+    print("| width | MACs (of full) | mean PSNR |")
+    print("|---|---|---|")
+    for width, point in zip(test.widths, fixed_width_points(test)):
+        print(f"| {width:g} | {point.macs_fraction:.4f} | {point.psnr:.4f} |")
+
+    full = float(test.psnr[:, -1].mean())
+    rows = []
+    for budget in (float(b) for b in args.budgets.split(",")):
+        found = search(calibration, budget=budget, score_name=score.name)
+        chosen = test.chosen_by(found.policy)
+        spend, drop, mean_width = test.achieved(chosen)
+        dynamic = full - drop
+        mix = fixed_width_mix(test, spend)
+        oracle = oracle_mix(test, spend)
+        points = fixed_width_points(test)
+        nearest = min(range(len(points)), key=lambda k: abs(points[k].macs_fraction - spend))
+        counts = {f"{w:g}": int((chosen == k).sum()) for k, w in enumerate(test.widths)}
+        rows.append({
+            "budget": budget, "calibration_spend": found.macs_fraction, "test_spend": spend, "mean_width": mean_width,
+            "widths": counts, "dynamic_psnr": dynamic, "fixed_mix_psnr": mix.psnr, "oracle_psnr": oracle.psnr,
+            "oracle_spend": oracle.macs_fraction, "full_psnr": full, "nearest_width": test.widths[nearest],
+            "nearest_spend": points[nearest].macs_fraction, "nearest_psnr": points[nearest].psnr,
+            "thresholds": list(found.policy.thresholds),
+        })
+
+    print("\ndynamic vs fixed widths at the same MACs (test images; PSNR in dB, Y, border = scale)")
+    print("| budget | MACs spent (cal / test) | mean width | widths used | dynamic | fixed mix, same MACs | "
+          "dynamic - mix | oracle | nearest fixed width | full width |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        used = ", ".join(f"{w}: {n}" for w, n in r["widths"].items() if n)
+        print(f"| {r['budget']:g} | {r['calibration_spend']:.3f} / {r['test_spend']:.3f} | {r['mean_width']:.3f} | "
+              f"{used} | {r['dynamic_psnr']:.4f} | {r['fixed_mix_psnr']:.4f} | "
+              f"{r['dynamic_psnr'] - r['fixed_mix_psnr']:+.4f} | {r['oracle_psnr']:.4f} | "
+              f"{r['nearest_width']:g} ({r['nearest_spend']:.3f}): {r['nearest_psnr']:.4f} | {r['full_psnr']:.4f} |")
+
+    if args.check and rows:
+        _cross_check(model, calibration, args, rows[0])
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+def _cross_check(model, calibration, args, row) -> None:
+    """The table's dynamic figures for one budget equal what ``eval --dynamic`` measures."""
+    import dataclasses
+
+    from distillsr.inference.dynamic.calibration import search
+    from distillsr.inference.dynamic.evaluation import evaluate_dynamic
+    from distillsr.inference.dynamic.policy import POLICY_KEY
+
+    found = search(calibration, budget=row["budget"])
+    provenance = {**(model.metadata.get("provenance") or {}), POLICY_KEY: found.policy.to_dict()}
+    model.metadata = {**model.metadata, "provenance": provenance}
+    results = evaluate_dynamic(model, _folders(args.data))
+    psnr = float(np.mean([image.score.psnr for r, _ in results for image in r.images]))
+    spent = sum(s.macs for _, s in results) / sum(s.full_macs for _, s in results)
+    print(f"\ncheck (budget {row['budget']:g}) through evaluate_dynamic: PSNR {psnr:.4f} (table {row['dynamic_psnr']:.4f}), "
+          f"MACs {spent:.4f} (table {row['test_spend']:.4f})")
+    assert abs(psnr - row["dynamic_psnr"]) < 1e-3 and abs(spent - row["test_spend"]) < 2e-3, dataclasses.asdict(found)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
