@@ -55,6 +55,11 @@ def _layers(config: tuple[int | str, ...]) -> list[tuple[int, nn.Module]]:
     return layers
 
 
+def conv_indices() -> tuple[int, ...]:
+    """torchvision's ``features`` index of each of VGG-19's 16 convolutions, in order (0, 2, 5, ... 34)."""
+    return tuple(index for index, layer in _layers(_CONFIG_E) if isinstance(layer, nn.Conv2d))
+
+
 def _full_shapes() -> dict[str, tuple[int, ...]]:
     """Every tensor of torchvision's ``vgg19`` state dict and its shape."""
     shapes: dict[str, tuple[int, ...]] = {}

@@ -11,6 +11,9 @@ A stage's ``vgg_weights`` says where they come from:
 * a path: the user's file, in torchvision's layout. With ``vgg_sha256`` its full sha256 is checked;
   without, a torchvision-style name (``name-<hex>.pth``) has its prefix checked; any other name only
   its tensors (names and shapes, :meth:`~.vgg.VGG19Features.load_torchvision_state`).
+* a Keras ``.h5`` file: the original Oxford VGG-19 as Keras ships it
+  (:data:`~.vgg_keras.KERAS_VGG19_URL`, also bundled in PyPI packages), converted to torchvision's
+  layout and input convention by :mod:`.vgg_keras`; under Keras' own file name its sha256 is checked.
 * ``random``: an untrained VGG, for smoke tests on machines without the file. A loud warning says
   the loss is then not CSD's: random features measure something else entirely.
 
@@ -53,7 +56,10 @@ def name_hash_prefix(path: Path) -> str | None:
 
 
 def _recipe_hint(key: str) -> str:
-    return f"or set {key}: PATH to a copy of it ({key}: {RANDOM} trains with an untrained VGG, which is not CSD's loss)"
+    from distillsr.compression.contrastive.vgg_keras import KERAS_VGG19_URL
+
+    return (f"or set {key}: PATH to a copy of it or of Keras' VGG-19 file ({KERAS_VGG19_URL}, needs h5py) "
+            f"({key}: {RANDOM} trains with an untrained VGG, which is not CSD's loss)")
 
 
 def check_sha256(path: Path, sha256: str | None, *, known: str | None = None) -> None:
@@ -78,13 +84,24 @@ def check_sha256(path: Path, sha256: str | None, *, known: str | None = None) ->
         )
 
 
+def _known_sha256(path: Path) -> str | None:
+    """The sha256 a file under a published name must have (Keras' VGG-19 file), else None."""
+    from distillsr.compression.contrastive.vgg_keras import KERAS_VGG19_FILENAME, KERAS_VGG19_SHA256
+
+    return KERAS_VGG19_SHA256 if path.name == KERAS_VGG19_FILENAME else None
+
+
 def read_state_dict(path: Path) -> dict:
-    """The tensors of a ``.pth``/``.pt`` (``weights_only=True``) or ``.safetensors`` file, on the CPU."""
+    """The tensors of a ``.pth``/``.pt`` (``weights_only=True``), ``.safetensors`` or Keras ``.h5`` file, on the CPU."""
     import pickle
 
     import torch
     from safetensors import SafetensorError
 
+    if path.suffix.lower() in (".h5", ".hdf5"):
+        from distillsr.compression.contrastive.vgg_keras import read_keras_vgg19
+
+        return read_keras_vgg19(path)
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -183,7 +200,7 @@ def vgg19_features(
         path = Path(weights).expanduser()
         if not path.is_file():
             raise DistillsrError(f"{key}: no VGG-19 weights file at {path}; download {VGG19_URL} or give another path")
-        check_sha256(path, sha256)
+        check_sha256(path, sha256 or _known_sha256(path))
     module = VGG19Features()
     module.load_torchvision_state(read_state_dict(path), source=str(path))
     return module
