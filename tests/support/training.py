@@ -106,11 +106,7 @@ def log_rows(path: Path) -> int:
 def run_two_ranks(script: str, *args: str, timeout: int = 180, **env: str) -> list[tuple[int, str, str]]:
     """``python -c script args`` as ranks 0 and 1 of a 2-process gloo group on this machine, as
     torchrun would start them; (return code, stdout, stderr) per rank."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     processes = []
     for rank in range(2):
         rank_env = dict(os.environ, RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
@@ -119,3 +115,17 @@ def run_two_ranks(script: str, *args: str, timeout: int = 180, **env: str) -> li
                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outputs = [process.communicate(timeout=timeout) for process in processes]
     return [(process.returncode, out, err) for process, (out, err) in zip(processes, outputs)]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def torchrun_command(recipe: Path, *extra: str) -> list[str]:
+    """``torchrun --nproc_per_node 2 -m distillsr train RECIPE`` on the CPU (gloo), on a free port."""
+    return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+            "-m", "distillsr", "train", str(recipe), "-q", "--device", "cpu", *extra]

@@ -16,9 +16,7 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import ClassVar
@@ -30,6 +28,7 @@ from support.training import (
     SIGNAL_RUN,
     log_rows,
     run_train,
+    torchrun_command,
     train_command,
     training_env,
     training_recipe,
@@ -215,23 +214,12 @@ def test_progressive_stages_change_the_loss_and_the_learning_rate(progressive_re
 # --- DDP and stages --------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _torchrun(recipe: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
-            "-m", "distillsr", "train", str(recipe), "-q", "--device", "cpu", *extra]
-
-
 def test_two_processes_with_gloo_match_one_process(tmp_path, images):
     single_dir, ddp_dir = tmp_path / "single", tmp_path / "ddp"
     single = run_train(training_recipe(tmp_path, images, single_dir, iterations=4, ema="null"))
     assert single.returncode == 0, single.stderr
     recipe = training_recipe(tmp_path, images, ddp_dir, iterations=4, ema="null")
-    ddp = subprocess.run(_torchrun(recipe), capture_output=True, text=True, timeout=300, env=training_env(), cwd=REPO_ROOT)
+    ddp = subprocess.run(torchrun_command(recipe), capture_output=True, text=True, timeout=300, env=training_env(), cwd=REPO_ROOT)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     a = _weights(single_dir / "models" / "final.safetensors")
     b = _weights(ddp_dir / "models" / "final.safetensors")
@@ -241,12 +229,12 @@ def test_two_processes_with_gloo_match_one_process(tmp_path, images):
 def test_ctrl_c_under_torchrun_stops_every_rank_after_the_same_iteration_and_resumes_bit_identical(tmp_path, images):
     run = {**SIGNAL_RUN, "ema": "null"}
     reference_dir, out = tmp_path / "ddp-reference", tmp_path / "ddp-stopped"
-    reference = subprocess.run(_torchrun(training_recipe(tmp_path, images, reference_dir, **run)), capture_output=True,
+    reference = subprocess.run(torchrun_command(training_recipe(tmp_path, images, reference_dir, **run)), capture_output=True,
                                text=True, timeout=300, env=training_env(), cwd=REPO_ROOT)
     assert reference.returncode == 0, reference.stderr[-3000:]
 
     recipe = training_recipe(tmp_path, images, out, **run)
-    process = subprocess.Popen(_torchrun(recipe), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    process = subprocess.Popen(torchrun_command(recipe), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=training_env(), cwd=REPO_ROOT, start_new_session=True)
     deadline = time.time() + 200
     while log_rows(out / "log.csv") < 3 and process.poll() is None and time.time() < deadline:
@@ -259,7 +247,7 @@ def test_ctrl_c_under_torchrun_stops_every_rank_after_the_same_iteration_and_res
     assert stderr.count("training state saved to") == 1, "only rank 0 speaks"
     _no_temporary_files(out)
 
-    resumed = subprocess.run(_torchrun(recipe, "--resume"), capture_output=True, text=True, timeout=300,
+    resumed = subprocess.run(torchrun_command(recipe, "--resume"), capture_output=True, text=True, timeout=300,
                              env=training_env(), cwd=REPO_ROOT)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     _assert_same_weights(_weights(out / "models" / "final.safetensors"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 import math
 from pathlib import Path
 
@@ -147,3 +148,32 @@ def test_resuming_mid_stage_reproduces_the_uninterrupted_run(tmp_path, images, k
     assert whole.keys() == resumed.keys() and all(torch.equal(whole[k], resumed[k]) for k in whole)
     losses = [row["loss"] for row in _rows(tmp_path / "whole") if row.get("loss")][3:]
     assert [row["loss"] for row in _rows(tmp_path / "resumed") if row.get("loss")] == losses
+
+
+@pytest.mark.parametrize("negatives", ["others", "batch"])
+def test_two_processes_under_torchrun_train_what_one_process_trains(tmp_path, images, negatives):
+    """The contrastive ratio and its negatives span the whole step's batch across ranks (across_ranks.py),
+    so two gloo processes with half the batch each end with one process's weights."""
+    import subprocess
+
+    from support import REPO_ROOT
+    from support.training import torchrun_command, training_env
+
+    finals, first = {}, {}
+    for name in ("single", "ddp"):
+        recipe = tmp_path / f"{name}.yaml"
+        recipe.write_text(RECIPE.format(kind="csd", out=tmp_path / name, model=TINY_EDSR, images=images, iterations=3,
+                                        vgg="random", negatives=negatives, ema="null", val_every=0))
+        command = (torchrun_command(recipe) if name == "ddp"
+                   else [sys.executable, "-m", "distillsr", "train", str(recipe), "-q", "--device", "cpu"])
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=training_env(), cwd=REPO_ROOT)
+        assert done.returncode == 0, done.stderr[-3000:]
+        finals[name] = _final(tmp_path / name)
+        first[name] = [row for row in _rows(tmp_path / name) if row.get("loss")][0]
+    # the ratio over the whole batch: every rank's term is the one-process value (rank 0's pixel terms are its own half's)
+    assert float(first["ddp"]["contrastive"]) == pytest.approx(float(first["single"]["contrastive"]), rel=1e-6)
+    moved = max(float((finals["single"][k] - v).abs().max()) for k, v in _session(
+        tmp_path, images, "init").build_network().state_dict().items() if k in finals["single"])
+    assert moved > 1e-3, "the runs trained"
+    gap = max(float((finals["single"][k] - finals["ddp"][k]).abs().max()) for k in finals["single"])
+    assert gap < 5e-4, f"torchrun's weights differ from one process's by {gap}"  # per-rank negatives: 6e-3

@@ -28,6 +28,10 @@ gradient, and torch's kernel runs batched on any device at no cost, where distil
 resize (:mod:`distillsr.imaging.resize`, a = -0.5 instead of -0.75) would match a published
 bicubic baseline more closely but buys nothing here. No clamping, as in the official code.
 
+Under DDP every rank sees the step's whole batch of LR images and every mean runs over the whole
+batch, so the loss (and the trained model) does not depend on the number of processes
+(:mod:`.across_ranks`).
+
 Inputs to VGG: images are [0, 1] RGB everywhere in distillsr; ``imagenet_norm=True`` (default)
 normalises them with ImageNet's mean and std, which is what the VGG weights were trained on.
 ``imagenet_norm=False`` reproduces the official omission: 0-255 values straight into VGG.
@@ -42,6 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from distillsr.compression.contrastive.across_ranks import gather_batch, same_on_every_rank, world
 from distillsr.errors import DistillsrError
 from distillsr.training.losses import StepOutputs
 
@@ -87,13 +92,18 @@ def contrastive_ratio(
     negatives: Sequence[torch.Tensor],
     indices: torch.Tensor,
     weights: Sequence[float] = LAYER_WEIGHTS,
+    *,
+    ranks: int = 1,
 ) -> torch.Tensor:
     """``sum_i w_i * d(A_i, P_i) / (sum_k d(A_i, N_k,i) + 1e-7)`` on feature lists (one entry per layer).
 
     ``negatives[i]`` holds layer ``i``'s features of every candidate image, ``indices`` (from
     :func:`negative_indices`) says which of them are each anchor's. Distances are mean absolute
-    differences in float32; the positive and the negatives are detached here too.
+    differences in float32; the positive and the negatives are detached here too. ``ranks``: the
+    DDP world size; each mean is then taken over every rank's anchors (:mod:`.across_ranks`).
     """
+    from distillsr.compression.contrastive.across_ranks import global_mean
+
     if not (len(anchor) == len(positive) == len(negatives) == len(weights)):
         raise DistillsrError(
             f"the contrastive loss needs one weight per feature layer: {len(weights)} weights, "
@@ -103,10 +113,10 @@ def contrastive_ratio(
     for a, p, n, w in zip(anchor, positive, negatives, weights):
         a = a.float()
         n = n.detach().float()
-        d_positive = (p.detach().float() - a).abs().mean()
+        d_positive = global_mean((p.detach().float() - a).abs().mean(), ranks)
         d_negatives = None
         for column in range(indices.shape[1]):
-            term = (n[indices[:, column]] - a).abs().mean()
+            term = global_mean((n[indices[:, column]] - a).abs().mean(), ranks)
             d_negatives = term if d_negatives is None else d_negatives + term
         value = w * d_positive / (d_negatives + EPSILON)
         total = value if total is None else total + value
@@ -158,12 +168,16 @@ class ContrastiveLoss:
         if anchor.shape[1] != 3:
             raise DistillsrError(f"the contrastive loss compares RGB images through VGG-19, got {anchor.shape[1]} channels")
         n = anchor.shape[0]
-        indices = negative_indices(n, self.num_negatives, self.negatives, device=anchor.device)
-        blurry = F.interpolate(outputs.lr.detach(), size=anchor.shape[-2:], mode="bicubic", align_corners=False)
+        rank, ranks = world()
+        lr, mine = gather_batch(outputs.lr.detach(), rank, ranks)  # the whole step's LR under DDP
+        everyone = negative_indices(lr.shape[0], self.num_negatives, self.negatives, device=anchor.device)
+        indices = same_on_every_rank(everyone, ranks)[mine]  # (n, k) into lr
+        needed, indices = torch.unique(indices, return_inverse=True)  # upsample and embed each negative once
+        blurry = F.interpolate(lr[needed], size=anchor.shape[-2:], mode="bicubic", align_corners=False)
         self.vgg.to(anchor.device)
         with torch.no_grad():
             fixed = self.vgg(self.vgg_input(torch.cat([positive.detach(), blurry.to(positive.dtype)])))
         anchor_features = self.vgg(self.vgg_input(anchor))
         return contrastive_ratio(
-            anchor_features, [f[:n] for f in fixed], [f[n:] for f in fixed], indices, self.layer_weights
+            anchor_features, [f[:n] for f in fixed], [f[n:] for f in fixed], indices, self.layer_weights, ranks=ranks
         )
