@@ -11,6 +11,7 @@ from support.training import run_two_ranks
 from distillsr.training.distributed import (
     ProcessInfo,
     agreed_signal,
+    mean_over_ranks,
     barrier,
     init_distributed,
     process_info,
@@ -64,3 +65,26 @@ def test_two_ranks_agree_on_a_signal_only_one_of_them_got(tmp_path):
         assert code == 0, err[-2000:]
     outputs = [(out, err) for _, out, err in ranks]
     assert [out.split() for out, _ in outputs] == [[str(int(signal.SIGINT)), "None"]] * 2
+
+
+MEAN_SCRIPT = textwrap.dedent(
+    """
+    import torch
+    from distillsr.training.distributed import init_distributed, mean_over_ranks, process_info, shutdown
+    info = process_info()
+    init_distributed(info, torch.device("cpu"))
+    mine = {"loss": 1.0 + 2.0 * info.rank, "l1": 0.25 * (info.rank + 1)}  # rank 0: 1, 0.25; rank 1: 3, 0.5
+    print(mean_over_ranks(mine, torch.device("cpu")))
+    shutdown(info)
+    """
+)
+
+
+def test_log_values_are_averaged_over_ranks():
+    ranks = run_two_ranks(MEAN_SCRIPT, timeout=120)
+    for code, _, err in ranks:
+        assert code == 0, err[-2000:]
+    assert [out.strip() for _, out, _ in ranks] == [str({"l1": 0.375, "loss": 2.0})] * 2
+    import torch
+
+    assert mean_over_ranks({"loss": 1.5}, torch.device("cpu")) == {"loss": 1.5}  # alone: unchanged

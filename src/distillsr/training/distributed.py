@@ -66,6 +66,20 @@ def agreed_signal(info: ProcessInfo, signum: int | None, device: torch.device) -
     return int(flag.item()) or None
 
 
+def mean_over_ranks(values: dict[str, float], device: torch.device) -> dict[str, float]:
+    """Each value averaged over the ranks of the process group (unchanged without one).
+
+    The loss a log line shows is then the whole batch's, as one process would print it, not rank 0's
+    share. Every rank logs after the same iterations with the same keys, so the collective lines up.
+    """
+    if not values or not dist.is_available() or not dist.is_initialized() or dist.get_world_size() == 1:
+        return values
+    keys = sorted(values)
+    total = torch.tensor([float(values[key]) for key in keys], dtype=torch.float64, device=device)
+    dist.all_reduce(total)
+    return dict(zip(keys, (total / dist.get_world_size()).tolist()))
+
+
 def shutdown(info: ProcessInfo) -> None:
     if info.distributed and dist.is_initialized():
         dist.destroy_process_group()

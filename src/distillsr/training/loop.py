@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from distillsr.errors import DistillsrError
+from distillsr.training.distributed import mean_over_ranks
 from distillsr.training.ema import WeightAverage
 from distillsr.training.interrupt import TrainingStopped
 from distillsr.training.losses import StepOutputs, total_loss
@@ -232,7 +233,7 @@ def run_loop(
             bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr:.2e}", refresh=False)
             if done % settings.print_every == 0 or done == settings.iterations:
                 count = settings.print_every if done % settings.print_every == 0 else done % settings.print_every
-                metrics = {key: value / max(count, 1) for key, value in running.items()}
+                metrics = mean_over_ranks({key: value / max(count, 1) for key, value in running.items()}, device)
                 metrics.update(lr=lr, seconds=time.perf_counter() - started)
                 running = {}
                 hooks.log(done, metrics)
