@@ -210,4 +210,6 @@ def test_calibrate_needs_a_slimmable_checkpoint(folder, tmp_path, capsys):
                     CheckpointInfo(model="rfdn", scale=SCALE, kwargs={"channels": 16, "num_blocks": 1}))
     assert main(["calibrate", "-w", str(source), "-d", str(folder), "--budget", "0.5",
                  "-o", str(tmp_path / "o.safetensors")]) == 1
-    assert "no switchable widths: calibrate needs a slimmable (CSD) checkpoint" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no switchable widths: calibrate needs a slimmable (CSD) checkpoint" in err
+    assert "imdn-csd, edsr-baseline" in err, "the list comes from the zoo"

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from distillsr.data.benchmark import benchmark_sets
     from distillsr.inference.dynamic.policy import POLICY_KEY
     from distillsr.inference.dynamic.scores import DEFAULT_SCORE, make_score
+    from distillsr.models.zoo import ZOO
 
     source, target = Path(args.weights), Path(args.output)
     _check_target(source, target, args.overwrite)
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if widths is None or len(widths) < 2:
         raise DistillsrError(
             f"{source} holds {model.name}, which has no switchable widths: calibrate needs a slimmable (CSD) "
-            "checkpoint (zoo models with widths: edsr-baseline, edsr, rcan, carn)"
+            f"checkpoint (zoo models with widths: {', '.join(n for n, e in ZOO.items() if e.widths)})"
         )
     score = make_score(DEFAULT_SCORE, model.scale)
     sets = benchmark_sets(folders, model.scale)
