@@ -11,6 +11,10 @@ difficulty-blind mixture of fixed widths at exactly that spend, the oracle (each
 width under the same spend; an upper bound no score reaches) and the nearest single fixed width.
 (:mod:`distillsr.inference.dynamic.baselines` defines the references.) ``--check`` also runs
 ``eval --dynamic``'s code path for the first budget and asserts it gives the table's PSNR and MACs.
+
+``--tile T`` adds our extension, a width per tile: each budget's thresholds (calibrated per image)
+applied to every T x T tile window as ``upscale --dynamic --tile T`` does, with the MACs spent
+counted per tile and the PSNR of the blended result, against the fixed-width mixture at that spend.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", help="also write the rows here")
     parser.add_argument("--check", action="store_true", help="cross-check one budget through evaluate_dynamic")
+    parser.add_argument("--tile", type=int, default=0, help="also choose a width per tile of this size (LR px)")
     args = parser.parse_args()
 
     import torch
@@ -100,11 +105,48 @@ def main() -> int:
               f"{r['dynamic_psnr'] - r['fixed_mix_psnr']:+.4f} | {r['oracle_psnr']:.4f} | "
               f"{r['nearest_width']:g} ({r['nearest_spend']:.3f}): {r['nearest_psnr']:.4f} | {r['full_psnr']:.4f} |")
 
+    if args.tile:
+        _per_tile(model, score, test, args, rows)
     if args.check and rows:
         _cross_check(model, calibration, args, rows[0])
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
     return 0
+
+
+def _per_tile(model, score, test, args, rows) -> None:
+    """Each budget's per-image thresholds applied per tile window (``upscale --dynamic --tile``)."""
+    from distillsr.data.benchmark import benchmark_sets
+    from distillsr.inference.dynamic.baselines import fixed_width_mix
+    from distillsr.inference.dynamic.calibration import PSNR_CAP
+    from distillsr.inference.dynamic.costs import DynamicWidths, macs_per_pixel
+    from distillsr.inference.dynamic.policy import WidthPolicy
+    from distillsr.inference.upscaler import Upscaler
+    from distillsr.metrics.protocols import score as score_image
+
+    rates = macs_per_pixel(model, model.network.widths)
+    samples = list(itertools.chain.from_iterable(benchmark_sets(_folders(args.data), model.scale)))
+    print(f"\nper tile ({args.tile} px LR tiles; thresholds calibrated per image)")
+    if model.tiling.pools_globally:
+        print(f"({model.name} pools globally (channel attention), so a tile's output would depend on the tiling: "
+              "the upscaler runs such a model whole, at one width per image)")
+    print("| budget | MACs spent | mean tile width | tiles | dynamic per tile | fixed mix, same MACs | difference |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        policy = WidthPolicy(tuple(w for w in test.widths[:-1]), tuple(r["thresholds"]), score.name)
+        chooser = DynamicWidths(policy, score, rates)
+        upscaler = Upscaler(model, device="cpu", precision="fp32", tile=args.tile, width_for=chooser)
+        psnrs = []
+        for sample in samples:
+            sr = upscaler.upscale_array(sample.lr)
+            psnrs.append(min(score_image(sr, sample.hr, "classic", model.scale).psnr, PSNR_CAP))
+        summary = chooser.summary()
+        psnr = float(np.mean(psnrs))
+        mix = fixed_width_mix(test, summary.fraction).psnr
+        r["tile"] = {"tile": args.tile, "macs_fraction": summary.fraction, "psnr": psnr, "fixed_mix_psnr": mix,
+                     "mean_width": summary.mean_width, "tiles": summary.decisions}
+        print(f"| {r['budget']:g} | {summary.fraction:.3f} | {summary.mean_width:.3f} | {summary.decisions} | "
+              f"{psnr:.4f} | {mix:.4f} | {psnr - mix:+.4f} |")
 
 
 def _cross_check(model, calibration, args, row) -> None:
