@@ -23,7 +23,8 @@ Between steps the network rests at the student width, so the loop's validation, 
 and the EMA copy are the student's, as in CSD's trainer (``self.test(self.stu_width_mult)``); each
 validation check then also scores every teacher width (console lines and log columns suffixed
 ``_w<width>``), without letting a wider branch's score decide which model is "best". Model files
-hold the full-width weights, which run at every width.
+hold the full-width weights and name the widths trained (``widths`` in their model kwargs,
+:func:`trained_widths`): a loaded file runs at those and refuses the others.
 """
 
 from __future__ import annotations
@@ -59,6 +60,18 @@ CSD_PIXEL_RANGE = 255.0
 def width_tag(value: float) -> str:
     """How logs name a width: ``w1``, ``w0.75``, ``w0.25``."""
     return f"w{value:g}"
+
+
+def trained_widths(earlier: Sequence[float] | None, branches: Sequence[float]) -> list[float]:
+    """The widths a model file offers after this stage: its branches and those of earlier csd stages, widest first.
+
+    A slimmable architecture can run at more widths than a recipe trained (``csd`` trains 1.0 and the
+    student only); the files describe the network with ``widths`` set to the trained ones, so loading
+    one builds a network that refuses an untrained width (``--width``, calibration, ``--dynamic``)
+    instead of running a branch no step ever shaped. The network in memory keeps every width, for
+    later stages.
+    """
+    return sorted({float(w) for w in (*(earlier or ()), *branches)}, reverse=True)
 
 
 class Branches(nn.Module):
@@ -218,12 +231,14 @@ class CSDStage(TrainStage):
         widths = ", ".join(width_tag(w) for w in config.branch_widths)
         context.logger.info(f"{config.kind}: branches {widths} (student {width_tag(config.student_width)}, "
                             f"positive {width_tag(config.positive_width)}); validation at every width")
+        trained = {"widths": trained_widths(context.model_kwargs.get("widths"), config.branch_widths)}
+        context.model_kwargs.update(trained)  # model files written during the stage (best, checkpoints) say so too
         proxy: Any = _ValidatedAtWidths(context, config.student_width, config.teachers)
         result = super().run(proxy, index, config, network, resume)
         bare, _ = bare_network(result.network)
         if isinstance(bare, SlimmableNetwork):
             bare.set_width(FULL_WIDTH)  # later stages and every model file start from the full network
-        return result
+        return dataclasses.replace(result, model_kwargs={**(result.model_kwargs or {}), **trained})
 
 
 class ProCSDStage(CSDStage):
