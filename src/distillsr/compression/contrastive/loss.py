@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from distillsr.compression.contrastive.across_ranks import gather_batch, same_on_every_rank, world
+from distillsr.compression.contrastive.across_ranks import gather_batch, global_mean, same_on_every_rank, world
 from distillsr.errors import DistillsrError
 from distillsr.training.losses import StepOutputs
 
@@ -102,8 +102,6 @@ def contrastive_ratio(
     differences in float32; the positive and the negatives are detached here too. ``ranks``: the
     DDP world size; each mean is then taken over every rank's anchors (:mod:`.across_ranks`).
     """
-    from distillsr.compression.contrastive.across_ranks import global_mean
-
     if not (len(anchor) == len(positive) == len(negatives) == len(weights)):
         raise DistillsrError(
             f"the contrastive loss needs one weight per feature layer: {len(weights)} weights, "
