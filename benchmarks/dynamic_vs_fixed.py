@@ -28,17 +28,13 @@ from pathlib import Path
 import numpy as np
 
 
-def _folders(values: list[str]) -> list[Path]:
-    return [Path(part) for value in values for part in value.split(",") if part.strip()]
-
-
-def _measure(model, folders, score):
+def _measure(model, values: list[str], score):
+    """Every image of the ``--calibrate``/``--data`` folders at every width, read as ``eval`` reads them."""
+    from distillsr.commands.common import dataset_folders
     from distillsr.data.benchmark import benchmark_sets
-    from distillsr.inference.dynamic.calibration import measure
+    from distillsr.inference.dynamic.calibration import measure_sets
 
-    sets = benchmark_sets(folders, model.scale)
-    total = sum(len(s) for s in sets)
-    return measure(model, itertools.chain.from_iterable(sets), model.network.widths, score, progress=True, total=total)
+    return measure_sets(model, benchmark_sets(dataset_folders(values), model.scale), score, progress=True)
 
 
 def main() -> int:
@@ -63,27 +59,28 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     model = load_model(None, None, args.weights)
     score = make_score(DEFAULT_SCORE, model.scale)
-    calibration = _measure(model, _folders(args.calibrate), score)
-    test = _measure(model, _folders(args.data), score)
+    calibration = _measure(model, args.calibrate, score)
+    test = _measure(model, args.data, score)
 
     print(f"\n{model.name} x{model.scale}: calibrated on {len(calibration.names)} images, "
           f"tested on {len(test.names)}; difficulty score {score.name}")
     print("\nfixed widths on the test images")
     print("| width | MACs (of full) | mean PSNR |")
     print("|---|---|---|")
-    for width, point in zip(test.widths, fixed_width_points(test)):
+    points = fixed_width_points(test)
+    for width, point in zip(test.widths, points):
         print(f"| {width:g} | {point.macs_fraction:.4f} | {point.psnr:.4f} |")
 
     full = float(test.psnr[:, -1].mean())
-    rows = []
+    rows, policies = [], []
     for budget in (float(b) for b in args.budgets.split(",")):
         found = search(calibration, budget=budget, score_name=score.name)
+        policies.append(found.policy)
         chosen = test.chosen_by(found.policy)
         spend, drop, mean_width = test.achieved(chosen)
         dynamic = full - drop
         mix = fixed_width_mix(test, spend)
         oracle = oracle_mix(test, spend)
-        points = fixed_width_points(test)
         nearest = min(range(len(points)), key=lambda k: abs(points[k].macs_fraction - spend))
         counts = {f"{w:g}": int((chosen == k).sum()) for k, w in enumerate(test.widths)}
         rows.append({
@@ -106,34 +103,33 @@ def main() -> int:
               f"{r['nearest_width']:g} ({r['nearest_spend']:.3f}): {r['nearest_psnr']:.4f} | {r['full_psnr']:.4f} |")
 
     if args.tile:
-        _per_tile(model, score, test, args, rows)
+        _per_tile(model, score, test, args, rows, policies)
     if args.check and rows:
-        _cross_check(model, calibration, args, rows[0])
+        _cross_check(model, args, rows[0], policies[0])
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
     return 0
 
 
-def _per_tile(model, score, test, args, rows) -> None:
+def _per_tile(model, score, test, args, rows, policies) -> None:
     """Each budget's per-image thresholds applied per tile window (``upscale --dynamic --tile``)."""
+    from distillsr.commands.common import dataset_folders
     from distillsr.data.benchmark import benchmark_sets
     from distillsr.inference.dynamic.baselines import fixed_width_mix
     from distillsr.inference.dynamic.calibration import PSNR_CAP
     from distillsr.inference.dynamic.costs import DynamicWidths, macs_per_pixel
-    from distillsr.inference.dynamic.policy import WidthPolicy
     from distillsr.inference.upscaler import Upscaler
     from distillsr.metrics.protocols import score as score_image
 
     rates = macs_per_pixel(model, model.network.widths)
-    samples = list(itertools.chain.from_iterable(benchmark_sets(_folders(args.data), model.scale)))
+    samples = list(itertools.chain.from_iterable(benchmark_sets(dataset_folders(args.data), model.scale)))
     print(f"\nper tile ({args.tile} px LR tiles; thresholds calibrated per image)")
     if model.tiling.pools_globally:
         print(f"({model.name} pools globally (channel attention), so a tile's output would depend on the tiling: "
               "the upscaler runs such a model whole, at one width per image)")
     print("| budget | MACs spent | mean tile width | tiles | dynamic per tile | fixed mix, same MACs | difference |")
     print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        policy = WidthPolicy(tuple(w for w in test.widths[:-1]), tuple(r["thresholds"]), score.name)
+    for r, policy in zip(rows, policies):
         chooser = DynamicWidths(policy, score, rates)
         upscaler = Upscaler(model, device="cpu", precision="fp32", tile=args.tile, width_for=chooser)
         psnrs = []
@@ -149,23 +145,20 @@ def _per_tile(model, score, test, args, rows) -> None:
               f"{psnr:.4f} | {mix:.4f} | {psnr - mix:+.4f} |")
 
 
-def _cross_check(model, calibration, args, row) -> None:
+def _cross_check(model, args, row, policy) -> None:
     """The table's dynamic figures for one budget equal what ``eval --dynamic`` measures."""
-    import dataclasses
-
-    from distillsr.inference.dynamic.calibration import search
+    from distillsr.commands.common import dataset_folders
     from distillsr.inference.dynamic.evaluation import evaluate_dynamic
     from distillsr.inference.dynamic.policy import POLICY_KEY
 
-    found = search(calibration, budget=row["budget"])
-    provenance = {**(model.metadata.get("provenance") or {}), POLICY_KEY: found.policy.to_dict()}
+    provenance = {**(model.metadata.get("provenance") or {}), POLICY_KEY: policy.to_dict()}
     model.metadata = {**model.metadata, "provenance": provenance}
-    results = evaluate_dynamic(model, _folders(args.data))
+    results = evaluate_dynamic(model, dataset_folders(args.data))
     psnr = float(np.mean([image.score.psnr for r, _ in results for image in r.images]))
     spent = sum(s.macs for _, s in results) / sum(s.full_macs for _, s in results)
     print(f"\ncheck (budget {row['budget']:g}) through evaluate_dynamic: PSNR {psnr:.4f} (table {row['dynamic_psnr']:.4f}), "
           f"MACs {spent:.4f} (table {row['test_spend']:.4f})")
-    assert abs(psnr - row["dynamic_psnr"]) < 1e-3 and abs(spent - row["test_spend"]) < 2e-3, dataclasses.asdict(found)
+    assert abs(psnr - row["dynamic_psnr"]) < 1e-3 and abs(spent - row["test_spend"]) < 2e-3, policy
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from distillsr.commands.common import fraction, non_negative_float
+from distillsr.commands.common import dataset_folders, fraction, non_negative_float
 from distillsr.errors import DistillsrError
 
 
@@ -38,13 +38,12 @@ def _describe(policy) -> str:
 
 def run(args: argparse.Namespace) -> int:
     import dataclasses
-    import itertools
 
     from distillsr.checkpoints.format import save_checkpoint
     from distillsr.checkpoints.load import read_weights
     from distillsr.checkpoints.model_loading import load_model
     from distillsr.devices import resolve_device
-    from distillsr.inference.dynamic.calibration import measure, search
+    from distillsr.inference.dynamic.calibration import measure_sets, search
     from distillsr.data.benchmark import benchmark_sets
     from distillsr.inference.dynamic.policy import POLICY_KEY
     from distillsr.inference.dynamic.scores import DEFAULT_SCORE, make_score
@@ -52,9 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     source, target = Path(args.weights), Path(args.output)
     _check_target(source, target, args.overwrite)
-    folders = [Path(part) for value in args.data for part in value.split(",") if part.strip()]
-    if not folders:
-        raise DistillsrError("--data needs at least one folder")
+    folders = dataset_folders(args.data)
     loaded = read_weights(source)  # the exact tensors and description to copy
     model = load_model(None, None, source).to(resolve_device(args.device))
     widths = getattr(model.network, "widths", None)
@@ -68,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     count = sum(len(s) for s in sets)
     print(f"calibrating {model.name} x{model.scale} at widths {', '.join(f'{w:g}' for w in sorted(widths))} on "
           f"{count} images ({', '.join(s.name for s in sets)}), score {score.name}")
-    table = measure(model, itertools.chain.from_iterable(sets), widths, score, progress=not args.quiet, total=count)
+    table = measure_sets(model, sets, score, progress=not args.quiet)
     found = search(table, budget=args.budget, max_drop=args.max_drop, tolerance=args.tolerance, score_name=score.name)
     policy = dataclasses.replace(
         found.policy,

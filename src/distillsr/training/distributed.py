@@ -66,18 +66,29 @@ def agreed_signal(info: ProcessInfo, signum: int | None, device: torch.device) -
     return int(flag.item()) or None
 
 
+def group_rank_and_size() -> tuple[int, int]:
+    """(rank, world size) of the process group in use, (0, 1) without one.
+
+    For code that runs inside a step (losses, log lines), which sees the group, not the ProcessInfo.
+    """
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
 def mean_over_ranks(values: dict[str, float], device: torch.device) -> dict[str, float]:
     """Each value averaged over the ranks of the process group (unchanged without one).
 
     The loss a log line shows is then the whole batch's, as one process would print it, not rank 0's
     share. Every rank logs after the same iterations with the same keys, so the collective lines up.
     """
-    if not values or not dist.is_available() or not dist.is_initialized() or dist.get_world_size() == 1:
+    _, size = group_rank_and_size()
+    if not values or size == 1:
         return values
     keys = sorted(values)
     total = torch.tensor([float(values[key]) for key in keys], dtype=torch.float64, device=device)
     dist.all_reduce(total)
-    return dict(zip(keys, (total / dist.get_world_size()).tolist()))
+    return dict(zip(keys, (total / size).tolist()))
 
 
 def shutdown(info: ProcessInfo) -> None:

@@ -23,15 +23,6 @@ from __future__ import annotations
 import torch
 
 
-def world() -> tuple[int, int]:
-    """(rank, world size) of the process group in use, (0, 1) without one."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
 def gather_batch(local: torch.Tensor, rank: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(the step's whole batch in single-process order, the positions of this rank's images in it)."""
     positions = torch.arange(local.shape[0], device=local.device) * size + rank

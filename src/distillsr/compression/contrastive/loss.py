@@ -46,8 +46,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from distillsr.compression.contrastive.across_ranks import gather_batch, global_mean, same_on_every_rank, world
+from distillsr.compression.contrastive.across_ranks import gather_batch, global_mean, same_on_every_rank
 from distillsr.errors import DistillsrError
+from distillsr.training.distributed import group_rank_and_size
 from distillsr.training.losses import StepOutputs
 
 LAYER_WEIGHTS: tuple[float, ...] = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
@@ -166,10 +167,12 @@ class ContrastiveLoss:
         if anchor.shape[1] != 3:
             raise DistillsrError(f"the contrastive loss compares RGB images through VGG-19, got {anchor.shape[1]} channels")
         n = anchor.shape[0]
-        rank, ranks = world()
+        rank, ranks = group_rank_and_size()
         lr, mine = gather_batch(outputs.lr.detach(), rank, ranks)  # the whole step's LR under DDP
         everyone = negative_indices(lr.shape[0], self.num_negatives, self.negatives, device=anchor.device)
-        indices = same_on_every_rank(everyone, ranks)[mine]  # (n, k) into lr
+        if self.negatives == "batch":  # a random draw: rank 0's for all (``others`` is the same everywhere)
+            everyone = same_on_every_rank(everyone, ranks)
+        indices = everyone[mine]  # (n, k) into lr
         needed, indices = torch.unique(indices, return_inverse=True)  # upsample and embed each negative once
         blurry = F.interpolate(lr[needed], size=anchor.shape[-2:], mode="bicubic", align_corners=False)
         self.vgg.to(anchor.device)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,7 +41,7 @@ from distillsr.inference.dynamic.policy import FULL_WIDTH, WidthPolicy
 from distillsr.inference.dynamic.scores import DEFAULT_SCORE, DifficultyScore
 
 if TYPE_CHECKING:
-    from distillsr.data.benchmark import Sample
+    from distillsr.data.benchmark import BenchmarkSet, Sample
     from distillsr.models.sr_model import SRModel
 
 PSNR_CAP = 100.0
@@ -133,6 +133,12 @@ def measure(
         np.array(rows, dtype=np.float64).reshape(len(names), len(ordered)),
         np.array([rates[w] for w in ordered], dtype=np.float64),
     )
+
+
+def measure_sets(model: SRModel, sets: Sequence[BenchmarkSet], score: DifficultyScore, *, progress: bool = False) -> CalibrationTable:
+    """:func:`measure` on every image of ``sets`` (folders read as ``eval`` reads them) at every width of ``model``."""
+    total = sum(len(s) for s in sets)
+    return measure(model, itertools.chain.from_iterable(sets), model.network.widths, score, progress=progress, total=total)
 
 
 def _candidate_cuts(sorted_scores: np.ndarray, groups: int) -> np.ndarray:
