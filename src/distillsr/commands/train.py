@@ -5,6 +5,10 @@ Ctrl-C or SIGTERM saves a training state of the iteration in progress and exits 
 (:mod:`distillsr.training.interrupt`). Every console line of the run (the header, each validation
 check, warnings, the stop or the summary) is also appended to ``train.log`` in the experiment
 folder, so a resumed run continues the same record.
+
+An experiment folder holds one run: a new run into a folder that holds training states is refused
+unless it continues them (``--resume``) or replaces them (``--overwrite``, which moves the previous
+run's files into ``previous-run-<n>/`` and says so; :mod:`distillsr.training.output_folder`).
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ from distillsr.console import get_logger
 log = get_logger(__name__)
 
 
-def resume_command(args: argparse.Namespace) -> str:
-    """The command line that continues this run: the same recipe, overrides and output folder."""
+def resume_command(args: argparse.Namespace, state=None) -> str:
+    """The command line that continues this run: the same recipe, overrides and output folder.
+
+    ``state``: the training state to name after ``--resume``, when ``--resume`` alone would pick another.
+    """
     words = ["distillsr", "train", str(args.recipe)]
     for override in args.set or []:
         words += ["--set", override]
@@ -26,11 +33,15 @@ def resume_command(args: argparse.Namespace) -> str:
         words += ["--output-dir", str(args.output_dir)]
     if args.device != "auto":
         words += ["--device", args.device]
-    return shlex.join([*words, "--resume"])
+    return shlex.join([*words, "--resume", *([str(state)] if state is not None else [])])
 
 
 def stopped_message(stopped, session, args: argparse.Namespace) -> str:
-    """One line: which signal stopped the run, where its newest training state is, how to resume."""
+    """One line: which signal stopped the run, where its newest training state is, how to resume.
+
+    The state named is the one this run wrote last (else the one it resumed from), never merely the
+    highest-numbered file in the folder; the resume command names it when ``--resume`` alone would not pick it.
+    """
     from distillsr.training.interrupt import signal_name
 
     name = signal_name(stopped.signum)
@@ -44,7 +55,8 @@ def stopped_message(stopped, session, args: argparse.Namespace) -> str:
         what = f"stopped by {name} without saving; the previous training state is {state}"
     else:
         what = f"stopped by {name}; the latest training state is {state}"
-    return f"{what}; resume with: {resume_command(args)}{launcher}"
+    named = None if state == session.auto_resume_state() else state
+    return f"{what}; resume with: {resume_command(args, named)}{launcher}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     stop = StopSignals()
     session = TrainingSession(
-        recipe, device=args.device, resume=args.resume, progress=not args.quiet, recipe_text=text, stop=stop
+        recipe, device=args.device, resume=args.resume, progress=not args.quiet, recipe_text=text, stop=stop,
+        overwrite=args.overwrite,
     )
     stop.announce = session.info.is_main
     with text_log(session.output_dir / "train.log", enabled=session.info.is_main) as kept:
@@ -86,6 +99,8 @@ def _train(session, stop, args: argparse.Namespace) -> int:
             f"training {recipe.name}: {recipe.model.name} x{recipe.model.scale}, {len(recipe.stages)} stage(s), "
             f"output {session.output_dir}{where}"
         )
+        if session.replaced is not None:
+            log.info(f"--overwrite: the previous run's files (training states, models, logs) were moved to {session.replaced}")
     with stop:
         try:
             summary = session.run()
@@ -110,7 +125,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     tr.add_argument("recipe", help="YAML recipe (see configs/)")
     tr.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe key, e.g. stages.0.optimizer.lr=2e-4")
     tr.add_argument("--print-config", action="store_true", help="print the resolved recipe and exit")
-    tr.add_argument("--resume", nargs="?", const="auto", help="continue from the latest state in the output folder (auto) or a state file")
+    start = tr.add_mutually_exclusive_group()
+    start.add_argument("--resume", nargs="?", const="auto",
+                       help="continue from the latest state in the output folder (auto) or a state file")
+    start.add_argument("--overwrite", action="store_true",
+                       help="start a new run in an output folder that holds another run's training states (refused "
+                       "without it): that run's files (checkpoints/, models/, logs, recipe.yaml) are moved, not "
+                       "deleted, into OUTPUT/previous-run-N/")
     tr.add_argument("--output-dir", help="experiment folder (overrides the recipe)")
     tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     tr.add_argument("--quiet", "-q", action="store_true", help="no progress bar")

@@ -16,9 +16,13 @@ Output folder layout::
     recipe.yaml             the resolved recipe
     train.log               the console's lines, with times (written by ``distillsr train``)
     log.csv, tensorboard/   metrics (main process only)
-    checkpoints/            training states: stage<k>_iter<n>.pt (the last few kept)
+    checkpoints/            training states: stage<k>_iter<n>.pt (the last few written kept)
     models/                 last.safetensors, last_ema.safetensors, best.safetensors,
                             final.safetensors (after the last stage; deployed if folded)
+    previous-run-<n>/       an earlier run's files, moved aside by ``overwrite``
+
+A folder holds one run: a new run into a folder with training states is refused unless it
+resumes them or replaces them (``overwrite``; :mod:`distillsr.training.output_folder`).
 """
 
 from __future__ import annotations
@@ -35,10 +39,11 @@ from distillsr.errors import DistillsrError
 from distillsr.training import distributed
 from distillsr.training.interrupt import StopSignals
 from distillsr.training.logs import TrainingLog
+from distillsr.training.output_folder import claim_output_folder, newest_state, states_folder
 from distillsr.training.preflight import check_recipe_paths
 from distillsr.training.stages.context import StageContext
 from distillsr.training.stages.table import stage_kind
-from distillsr.training.state import find_states, load_training_state
+from distillsr.training.state import load_training_state
 
 
 @dataclass
@@ -56,6 +61,10 @@ class Summary:
 class TrainingSession:
     """Runs one recipe. ``resume`` is None, ``"auto"`` (latest state in the output folder) or a path.
 
+    ``overwrite``: a folder holding another run's training states is taken over, that run's files
+    moved into ``previous-run-<n>/`` (:attr:`replaced` says where); without it, and without
+    ``resume``, such a folder is refused.
+
     ``stop``: the signal guard the caller entered (the ``train`` command does); a stage trains
     under its :meth:`~distillsr.training.interrupt.StopSignals.deferred`, so a signal saves a state
     of the iteration in progress and raises :class:`~distillsr.training.interrupt.TrainingStopped`.
@@ -71,7 +80,10 @@ class TrainingSession:
         progress: bool = True,
         recipe_text: str = "",
         stop: StopSignals | None = None,
+        overwrite: bool = False,
     ) -> None:
+        if resume is not None and overwrite:
+            raise DistillsrError("--resume continues the run in the output folder and --overwrite replaces it: give one")
         self.recipe = recipe
         self.info = distributed.process_info()
         self.device = resolve_device(device)
@@ -83,6 +95,9 @@ class TrainingSession:
         self.stop = stop if stop is not None else StopSignals()
         self.resume_path = self._find_resume(resume)
         check_recipe_paths(recipe)  # before the log below makes the experiment folder
+        self.replaced = None if resume is not None else claim_output_folder(
+            self.output_dir, overwrite=overwrite, move=self.info.is_main
+        )  # before anything of this run is written
         log = TrainingLog(
             self.output_dir, tensorboard=recipe.logging.tensorboard, enabled=self.info.is_main and recipe.logging.csv
         )
@@ -101,15 +116,28 @@ class TrainingSession:
     # --- resume ---------------------------------------------------------------------------
 
     def latest_state(self) -> Path | None:
-        """The newest training state in the output folder (what ``--resume`` picks)."""
-        found = find_states(self.output_dir / "checkpoints")
-        return found[-1][2] if found else None
+        """This run's newest training state: the one it wrote last, else the one it resumed from.
+
+        Not the highest-numbered file in the folder: a run resumed from an earlier state leaves
+        later-numbered states of the abandoned continuation there until they are pruned.
+        """
+        return self.context.last_state or self.resume_path
+
+    def auto_resume_state(self) -> Path | None:
+        """The state ``--resume`` without a path would pick (the highest stage and iteration in the folder)."""
+        return newest_state(self.output_dir)
 
     def _find_resume(self, resume: str | None) -> Path | None:
         if resume is None:
             return None
         if resume == "auto":
-            return self.latest_state()
+            found = self.auto_resume_state()
+            if found is None:
+                raise DistillsrError(
+                    f"--resume: no training state in {states_folder(self.output_dir)} to continue from; "
+                    "start the run without --resume"
+                )
+            return found
         path = Path(resume)
         if not path.is_file():
             raise DistillsrError(f"--resume: no training state at {path}")

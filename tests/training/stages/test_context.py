@@ -11,7 +11,7 @@ from distillsr.checkpoints.format import read_checkpoint
 from distillsr.checkpoints.model_loading import load_model
 from distillsr.errors import DistillsrError
 from distillsr.training.distributed import ProcessInfo
-from distillsr.training.state import load_training_state
+from distillsr.training.state import load_training_state, save_training_state
 
 
 def test_model_files_describe_the_network_as_stages_changed_it(make_session):
@@ -91,6 +91,21 @@ def test_a_training_state_carries_the_stage_finished_changes_and_the_stage_extra
     assert info.form == "deploy" and info.provenance == {"recipe": "tiny", "stage": 2, "iteration": 3}
     assert not (out_of("states") / "models" / "last_ema.safetensors").exists()
     assert [s[:2] for s in context.state_files()] == [(2, 2), (2, 3)]
+
+
+def test_the_state_just_written_is_kept_whatever_its_number(make_session, out_of):
+    """``keep: 1`` keeps the newest state *written*: a higher-numbered state left in the folder (another
+    run's, or one past the state a run resumed from) must not outlive the one this run just saved."""
+    session = make_session("leftover", "checkpoint.keep=1")
+    context, network = session.context, session.build_network()
+    folder = out_of("leftover") / "checkpoints"
+    save_training_state(folder / "stage0_iter00000071.pt", {"iteration": 71, "stage": 0})
+    write = context.checkpoint_writer(0)
+    write(5, {"model": network.state_dict(), "ema": None, "iteration": 5})
+    assert sorted(p.name for p in folder.iterdir()) == ["stage0_iter00000005.pt"]
+    write(6, {"model": network.state_dict(), "ema": None, "iteration": 6})
+    assert sorted(p.name for p in folder.iterdir()) == ["stage0_iter00000006.pt"]
+    assert context.last_state == folder / "stage0_iter00000006.pt"
 
 
 def test_only_the_main_process_writes(make_session, out_of):

@@ -38,7 +38,8 @@ class StageContext:
     ``device``, ``process`` (rank and world size), ``stop`` (the signal guard), ``log`` (log.csv and
     TensorBoard), ``logger`` (console and ``train.log`` lines), ``progress`` (show a progress bar),
     ``best_psnr`` (the best first-set validation PSNR so far), ``model_kwargs`` (hyperparameters
-    stages changed, e.g. pruned widths, written into every later model file).
+    stages changed, e.g. pruned widths, written into every later model file), ``written_states``
+    (the training states this run wrote and still keeps, oldest first; :attr:`last_state`).
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class StageContext:
         self.best_psnr: float | None = None
         self.model_kwargs: dict[str, Any] = {}
         self.finished: dict[str, dict] = {}  # stage index -> what its replay needs, carried in every later state
+        self.written_states: list[Path] = []
 
     # --- the model ---------------------------------------------------------------------------
 
@@ -229,8 +231,27 @@ class StageContext:
     # --- training states and model files -----------------------------------------------------
 
     def state_files(self) -> list[tuple[int, int, Path]]:
-        """``(stage, iteration, path)`` of every training state in the output folder, oldest first."""
+        """``(stage, iteration, path)`` of every training state in the output folder, by stage and iteration."""
         return find_states(self.output_dir / "checkpoints")
+
+    @property
+    def last_state(self) -> Path | None:
+        """The training state this run wrote last (None before its first; always None off the main process)."""
+        return self.written_states[-1] if self.written_states else None
+
+    def _keep_newest_states(self, keep: int) -> None:
+        """Delete all but the ``keep`` newest states by *write order*, never the one just written.
+
+        States already in the folder (those a resumed run continues, or leftovers of a run it
+        branched from) count as older than any this run wrote, in (stage, iteration) order among
+        themselves; sorting everything by (stage, iteration) alone would delete a new state
+        whose number is lower than a leftover's.
+        """
+        mine = set(self.written_states)
+        earlier = [path for _, _, path in self.state_files() if path not in mine]
+        for old in [*earlier, *self.written_states][:-keep]:
+            old.unlink(missing_ok=True)
+        self.written_states = self.written_states[-keep:]
 
     def checkpoint_writer(
         self, index: int, *, form: str = "train", extra_state: Callable[[], Mapping[str, Any]] | None = None
@@ -240,8 +261,9 @@ class StageContext:
         ``state`` is what :func:`~distillsr.training.loop.run_loop` hands its checkpoint hook;
         the writer adds the stage index, the best PSNR so far, the records of finished stages and
         ``extra_state()`` (a stage's own resume data: its owned modules, a prune step's widths).
-        ``form``: the network's form, for the model files' metadata. Keeps the newest
-        ``checkpoint.keep`` states. Main process only; other ranks return at once.
+        ``form``: the network's form, for the model files' metadata. Keeps the ``checkpoint.keep``
+        states written last (0: all); the one just written always stays. Main process only; other
+        ranks return at once.
         """
         keep = self.recipe.checkpoint.keep
 
@@ -253,9 +275,11 @@ class StageContext:
                 full["finished"] = dict(self.finished)
             if extra_state is not None:
                 full.update(extra_state())
-            save_training_state(self.output_dir / "checkpoints" / f"stage{index}_iter{iteration:08d}.pt", full)
-            for _, _, old in self.state_files()[:-keep] if keep else ():
-                old.unlink(missing_ok=True)
+            path = self.output_dir / "checkpoints" / f"stage{index}_iter{iteration:08d}.pt"
+            save_training_state(path, full)
+            self.written_states = [*(p for p in self.written_states if p != path), path]
+            if keep:
+                self._keep_newest_states(keep)
             models = self.output_dir / "models"
             info = self.model_info(form, {"stage": index, "iteration": iteration})
             save_checkpoint(models / "last.safetensors", state["model"], info)
