@@ -61,13 +61,20 @@ def _unwrap(obj: object, source: Path) -> dict[str, torch.Tensor]:
 
 
 def read_torch_file(path: Path) -> dict[str, torch.Tensor]:
-    """A ``.pth``'s state dict via ``weights_only=True``: refuses pickled code with a clear message."""
+    """A ``.pth``'s state dict via ``weights_only=True``: refuses pickled code with a clear message.
+
+    The one reader of PyTorch weights files (official files, teachers, the contrastive loss's VGG):
+    ``torch.load`` reports a file that is not a checkpoint with whatever its parser trips on
+    (``KeyError: 101`` for a text file, ``UnpicklingError``, ``EOFError``), so every failure is one line here.
+    """
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise DistillsrError(f"weights file {path} does not exist") from None
     except IsADirectoryError:
         raise DistillsrError(f"weights path {path} is a folder, not a file") from None
+    except OSError as error:  # unreadable (permissions, I/O): not a question of the file's format
+        raise DistillsrError(f"cannot read weights file {path}: {error.strerror or error}") from None
     except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
         refusal = describe_refused_pickle(str(error))
         if refusal:

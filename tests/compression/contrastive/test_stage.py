@@ -133,6 +133,21 @@ def test_missing_vgg_weights_stop_the_stage_with_the_download_hint(tmp_path, ima
         _session(tmp_path, images, "novgg", vgg="null", iterations=2).run()
 
 
+def test_a_text_file_as_vgg_weights_is_one_line_from_the_command(tmp_path, images, capsys):
+    """``--set stages.0.vgg_weights=FILE`` naming a text file: one error line, not ``KeyError: 101``."""
+    from distillsr.cli import main
+
+    text = tmp_path / "notes.txt"
+    text.write_text("these are not weights\n")
+    path = tmp_path / "csd.yaml"
+    path.write_text(RECIPE.format(kind="csd", out=tmp_path / "text", model=TINY_EDSR, images=images, iterations=1,
+                                  vgg="random", negatives="others", ema="null", val_every=0))
+    code = main(["-q", "train", str(path), "--device", "cpu", "--set", f"stages.0.vgg_weights={text}"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err == f"distillsr: error: {text}: not a readable PyTorch weights file (corrupt, truncated or another format)\n"
+
+
 def test_a_torchvision_layout_file_is_what_the_stage_loads(tmp_path, images, vgg_file):
     _session(tmp_path, images, "file", vgg=str(vgg_file), iterations=1).run()
     assert (tmp_path / "file" / "models" / "final.safetensors").is_file()

@@ -103,16 +103,24 @@ def test_random_needs_saying_and_warns_that_the_loss_is_not_csd(caplog):
     assert torch.equal(first.state_dict()["features.0.weight"], second.state_dict()["features.0.weight"])
 
 
-@pytest.mark.parametrize("content", [b"not a checkpoint", "pickle"], ids=["garbage", "code-pickle"])
-def test_unreadable_or_unsafe_files_are_one_line_errors(tmp_path, content):
-    path = tmp_path / "vgg.pth"
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("vgg.pth", b"not a checkpoint", "not a readable PyTorch weights file"),
+        ("vgg.txt", b"these are not weights\n", "not a readable PyTorch weights file"),  # torch.load: KeyError 101
+        ("vgg.pth", "pickle", "refusing to unpickle"),
+    ],
+    ids=["garbage", "text", "code-pickle"],
+)
+def test_unreadable_or_unsafe_files_are_one_line_errors(tmp_path, name, content, reason):
+    path = tmp_path / name
     if content == "pickle":
         torch.save({"features.0.weight": torch.zeros(1), "hook": shutil.copy}, path)  # a function: weights_only refuses it
     else:
         path.write_bytes(content)
-    with pytest.raises(DistillsrError, match="is not a readable weights file") as error:
+    with pytest.raises(DistillsrError, match=reason) as error:
         vgg19_features(str(path))
-    assert "\n" not in str(error.value)
+    assert "\n" not in str(error.value) and str(error.value).startswith(f"{path}: ")
 
 
 def test_a_missing_user_file_names_the_key(tmp_path):

@@ -92,30 +92,32 @@ def _known_sha256(path: Path) -> str | None:
 
 
 def read_state_dict(path: Path) -> dict:
-    """The tensors of a ``.pth``/``.pt`` (``weights_only=True``), ``.safetensors`` or Keras ``.h5`` file, on the CPU."""
-    import pickle
+    """The tensors of a ``.pth``/``.pt`` (``weights_only=True``), ``.safetensors`` or Keras ``.h5`` file, on the CPU.
 
-    import torch
+    PyTorch files are read by :func:`distillsr.checkpoints.load.read_torch_file`, the reader every
+    weights file goes through: ``torch.load`` fails on a file that is no checkpoint with whatever
+    its parser trips on (``KeyError: 101`` for a text file), and that reader turns every such failure,
+    and a refused pickle, into one line.
+    """
     from safetensors import SafetensorError
+
+    from distillsr.checkpoints.load import read_torch_file
 
     if path.suffix.lower() in (".h5", ".hdf5"):
         from distillsr.compression.contrastive.vgg_keras import read_keras_vgg19
 
         return read_keras_vgg19(path)
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
+    if path.suffix != ".safetensors":
+        return read_torch_file(path)
+    from safetensors.torch import load_file
 
-            return load_file(str(path), device="cpu")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        return load_file(str(path), device="cpu")
     except OSError as error:
         raise DistillsrError(f"cannot read the VGG-19 weights {path}: {error.strerror or error}") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, SafetensorError) as error:  # not a weights file
+    except SafetensorError as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DistillsrError(f"{path} is not a readable weights file ({reason})") from None
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    return state
+        raise DistillsrError(f"{path} is not a readable safetensors file ({reason})") from None
 
 
 def downloaded_vgg19(
