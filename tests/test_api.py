@@ -248,6 +248,13 @@ def test_load_model_errors(kwargs, fragment):
         distillsr.load_model(**kwargs)
 
 
+def test_load_model_advises_the_keyword_python_takes():
+    """Offline, a zoo name without its cached file: the advice names ``weights=``, not a command's -w."""
+    with pytest.raises(DistillsrError, match=r"download \S+ and give weights=FILE$") as error:
+        distillsr.load_model("e-rfdn")
+    assert "-w/--weights" not in str(error.value)
+
+
 def test_evaluate_reproduces_the_published_bicubic_row(set5_dir):
     """Bicubic x4 on Set5 is 28.4290 dB / 0.8111 under the classic protocol (scores.md)."""
     [result] = distillsr.evaluate("bicubic", set5_dir / "HR", scale=4)

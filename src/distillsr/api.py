@@ -63,7 +63,9 @@ def load_model(
     from distillsr.checkpoints.model_loading import open_model
     from distillsr.devices import resolve_device
 
-    return open_model(model, weights=weights, scale=scale, exact=True).to(resolve_device(device))
+    return open_model(model, weights=weights, scale=scale, exact=True, weights_option="weights=FILE").to(
+        resolve_device(device)
+    )
 
 
 def _as_model(model: ModelLike, weights: PathLike | None, scale: int | None, device: str) -> SRModel:

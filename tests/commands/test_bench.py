@@ -131,3 +131,12 @@ def test_help_imports_neither_torch_nor_numpy_nor_matplotlib():
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert "distillsr.commands.bench" in imported
     assert not imported & {"torch", "numpy", "matplotlib"}
+
+
+def test_a_zoo_name_without_its_file_offline_advises_what_bench_takes(two_images, tmp_path, capsys):
+    """bench has no -w/--weights: a weights file goes to -m in the name's place, and the advice says so."""
+    assert main(_bench("-m", "e-rfdn", "-d", str(two_images), "-s", "4", "--out", str(tmp_path / "o"))) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("distillsr: error:")]
+    assert len(errors) == 1 and "model e-rfdn needs trained weights" in errors[0]
+    assert "-w/--weights" not in errors[0]
+    assert errors[0].endswith("and give -m FILE")

@@ -32,6 +32,8 @@ log = get_logger(__name__)
 #: LR size of the fixed-input runtime: 320x180 upscaled x4 is a 1280x720 frame, the size users
 #: most often upscale to; the NTIRE kit's 256x256 is what ``--ntire`` uses instead.
 DEFAULT_INPUT = (1, 3, 180, 320)
+BENCH_WEIGHTS_OPTION = "-m FILE"
+"""How ``bench`` takes a weights file (in a zoo name's place: it has no ``-w``), as its errors advise it."""
 
 
 @dataclass(frozen=True)
@@ -281,7 +283,7 @@ def run_bench(settings: BenchSettings) -> BenchResult:
     precision = resolve_precision(settings.precision, device)
     protocol = get_protocol(settings.protocol)
     # everything a typo can break, before the first slow measurement
-    models = [(spec, open_model(spec, scale=settings.scale)) for spec in settings.models]
+    models = [(spec, open_model(spec, scale=settings.scale, weights_option=BENCH_WEIGHTS_OPTION)) for spec in settings.models]
     labels = _labels(models)
     for label, (_, model) in zip(labels, models):
         if min(settings.input_shape[2:]) < model.min_size:  # the network itself does not pad, as SRModel does

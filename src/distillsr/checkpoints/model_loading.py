@@ -134,6 +134,7 @@ def open_model(
     weights: str | os.PathLike[str] | None = None,
     scale: float | None = None,
     exact: bool = True,
+    weights_option: str | None = None,
 ) -> SRModel:
     """The model a user names, with the rules every command and the Python API share.
 
@@ -145,6 +146,8 @@ def open_model(
 
     ``exact=False`` lets a scale without a model of its own take the nearest one (the upscaler
     then resizes the result); evaluation and export keep ``exact=True``: the scale is the model's.
+    ``weights_option``: how the caller takes a weights file (default ``-w/--weights FILE``), quoted
+    when a zoo name has no weights to offer; ``bench`` takes one as ``-m FILE``.
     """
     from distillsr.checkpoints.builtin import BUILTIN_NAME, is_builtin, load_builtin
     from distillsr.models.zoo import build_model, get_entry
@@ -167,11 +170,12 @@ def open_model(
         if scale is None:
             raise DistillsrError("bicubic has no scale of its own: give -s/--scale (scale= in Python)")
         return build_model("bicubic", _integer_scale(scale) if exact else max(1, math.ceil(scale - 1e-9)))
-    from distillsr.checkpoints.official_download import official_weights_file
+    from distillsr.checkpoints.official_download import WEIGHTS_OPTION, official_weights_file
 
-    official = official_weights_file(entry.name, scale, exact=exact)  # downloaded into the user's cache once
+    option = weights_option or WEIGHTS_OPTION
+    official = official_weights_file(entry.name, scale, exact=exact, weights_option=option)  # cached once
     if official is None:
-        raise DistillsrError(needs_weights_message(entry, scale))
+        raise DistillsrError(needs_weights_message(entry, scale, option))
     return load_model(entry.name, None, official)
 
 
@@ -183,12 +187,12 @@ def _integer_scale(scale: object) -> int:
     return scale
 
 
-def needs_weights_message(entry: ZooEntry, scale: float | None = None) -> str:
-    """Say where weights come from, so the user's next step is one download away."""
+def needs_weights_message(entry: ZooEntry, scale: float | None = None, weights_option: str = "-w/--weights FILE") -> str:
+    """Say where weights come from, so the user's next step is one download away (``weights_option``: how to give them)."""
     at = "" if scale is None else f" x{scale:g}"
     message = (
         f"model {entry.name}{at} needs trained weights (without them it is randomly initialised): "
-        "give -w/--weights FILE"
+        f"give {weights_option}"
     )
     if entry.weights:
         files = ", ".join(f"{w.filename} (x{w.scale}, {w.url})" for w in entry.weights)

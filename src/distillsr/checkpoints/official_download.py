@@ -13,7 +13,8 @@ while a ``.part`` holding bytes stays for the next run to resume.
 
 ``$DISTILLSR_OFFLINE`` (any value but empty/0/false/no) turns downloads off, so air-gapped machines
 and test suites never reach the network: a cached file is still used, a missing one is one error
-line naming the URL to fetch by hand and ``-w``.
+line naming the URL to fetch by hand and how to give the file instead (``-w``, or what the
+command that asked takes: ``weights_option``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
     from distillsr.models.zoo import OfficialWeights, ZooEntry
 
 OFFLINE_VARIABLE = "DISTILLSR_OFFLINE"
+WEIGHTS_OPTION = "-w/--weights FILE"
+"""How most commands take a weights file, as the errors here advise it. A caller that takes it
+otherwise passes its own ``weights_option`` (``bench``: ``-m FILE``; Python: ``weights=FILE``), so the
+advice works for the command that printed it."""
 DEFAULT_SCALE = 4  # the scale a name means when none is asked for (the zoo's and the challenges' x4)
 ProgressChoice = Union[Literal["auto"], "Progress", None]
 
@@ -96,7 +101,7 @@ def cached_path(model: str, weights: OfficialWeights) -> Path | None:
         return None
 
 
-def _verified_in_cache(model: str, weights: OfficialWeights) -> Path | None:
+def _verified_in_cache(model: str, weights: OfficialWeights, weights_option: str = WEIGHTS_OPTION) -> Path | None:
     """The cached file, checked by its record, else by hashing it (a file copied in by hand, or a
     cache prepared on another machine whose records no longer match); None when it is not there.
 
@@ -120,13 +125,13 @@ def _verified_in_cache(model: str, weights: OfficialWeights) -> Path | None:
         size = final.stat().st_size
     except OSError as error:
         raise DistillsrError(
-            f"cannot read the cached official weights {final}: {error.strerror or error} (delete it, or give -w/--weights FILE)"
+            f"cannot read the cached official weights {final}: {error.strerror or error} (delete it, or give {weights_option})"
         ) from None
     problem = mismatch(_remote(weights), size, sha256, md5)
     if problem:
         raise DistillsrError(
             f"{final} is not the official {weights.filename} of {model} ({problem}): delete it to download it again "
-            f"from {weights.url}, or give -w/--weights FILE"
+            f"from {weights.url}, or give {weights_option}"
         )
     try:
         record = {"sha256": sha256, "checked": True, "stamp": stamp(final)}
@@ -169,12 +174,14 @@ def cached_official_weights(
     progress: ProgressChoice = "auto",
     opener: Callable[..., Any] | None = None,
     timeout: float = 60.0,
+    weights_option: str = WEIGHTS_OPTION,
 ) -> Path:
     """The verified official file of zoo model ``name`` for ``scale`` (see :func:`select_weights`),
     downloaded into the cache on first use.
 
     ``progress="auto"`` draws a bar when stderr is a terminal; a callable gets ``(bytes, total)``.
     ``opener`` is called like ``urllib.request.urlopen`` (tests serve local bytes with it).
+    ``weights_option``: how the caller takes a weights file instead, quoted in the errors' advice.
     """
     from distillsr.models.zoo import get_entry
 
@@ -182,17 +189,17 @@ def cached_official_weights(
     weights = select_weights(entry, scale, exact=exact)
     if weights is None:
         wanted = "" if scale is None else f" x{scale:g}"
-        raise DistillsrError(f"no official weights are published for {entry.name}{wanted}: give -w/--weights FILE")
-    cached = _verified_in_cache(entry.name, weights)
+        raise DistillsrError(f"no official weights are published for {entry.name}{wanted}: give {weights_option}")
+    cached = _verified_in_cache(entry.name, weights, weights_option)
     if cached is not None:
         return cached
     if not (download and downloads_allowed()):
         switch = "download=False" if not download else f"${OFFLINE_VARIABLE} is set"
         raise DistillsrError(
             f"model {entry.name} needs trained weights: {weights.filename} is not in {weights_folder(entry.name)} and "
-            f"downloads are off ({switch}); download {weights.url} and give -w/--weights FILE"
+            f"downloads are off ({switch}); download {weights.url} and give {weights_option}"
         )
-    return _download(entry.name, weights, progress, opener or urllib.request.urlopen, timeout)
+    return _download(entry.name, weights, progress, opener or urllib.request.urlopen, timeout, weights_option)
 
 
 def _missing_folders(folder: Path) -> list[Path]:
@@ -222,7 +229,8 @@ def _tidy(folder: Path, filename: str, created: list[Path]) -> None:
             break  # not empty (or not ours to remove): its parents are not empty either
 
 
-def _download(model: str, weights: OfficialWeights, progress: ProgressChoice, opener: Callable[..., Any], timeout: float) -> Path:
+def _download(model: str, weights: OfficialWeights, progress: ProgressChoice, opener: Callable[..., Any], timeout: float,
+              weights_option: str = WEIGHTS_OPTION) -> Path:
     """Fetch, verify and keep ``weights`` in the model's cache folder; every failure is one line
     that names the URL or the folder and the way out (``$DISTILLSR_HOME``, ``-w``)."""
     from distillsr.data.download import fetch_file
@@ -233,7 +241,7 @@ def _download(model: str, weights: OfficialWeights, progress: ProgressChoice, op
 
     folder = weights_folder(model)
     created = _missing_folders(folder)
-    way_out = f"(set ${HOME_VARIABLE} to a writable folder, or give -w/--weights FILE)"
+    way_out = f"(set ${HOME_VARIABLE} to a writable folder, or give {weights_option})"
     bar = TerminalProgress(weights.filename) if progress == "auto" else None
     try:
         path, _, _, _ = fetch_file(
@@ -244,7 +252,7 @@ def _download(model: str, weights: OfficialWeights, progress: ProgressChoice, op
         _tidy(folder, weights.filename, created)
         raise DistillsrError(
             f"official weights of {model}: the checksum of the file downloaded from {weights.url} did not match "
-            f"({error.problem}), so it was deleted; run again, or download it yourself and give -w/--weights FILE"
+            f"({error.problem}), so it was deleted; run again, or download it yourself and give {weights_option}"
         ) from None
     except TransferError as error:
         _tidy(folder, weights.filename, created)
@@ -255,7 +263,7 @@ def _download(model: str, weights: OfficialWeights, progress: ProgressChoice, op
         then = "run again to resume" if kept else "check the connection and run again"
         raise DistillsrError(
             f"model {model} needs trained weights, and {weights.url} could not be downloaded ({error.reason}): "
-            f"{then}, or download it yourself and give -w/--weights FILE"
+            f"{then}, or download it yourself and give {weights_option}"
         ) from None
     except OSError as error:  # the cache folder cannot be made, or the file not renamed or recorded there
         _tidy(folder, weights.filename, created)
@@ -266,15 +274,17 @@ def _download(model: str, weights: OfficialWeights, progress: ProgressChoice, op
     return path
 
 
-def official_weights_file(name: str, scale: float | None = None, *, exact: bool = False) -> Path | None:
+def official_weights_file(
+    name: str, scale: float | None = None, *, exact: bool = False, weights_option: str = WEIGHTS_OPTION
+) -> Path | None:
     """The cached (downloaded if need be) official file of ``name`` at ``scale``, or None when
-    none is published for it, so the caller can say what else to give."""
+    none is published for it, so the caller can say what else to give (``weights_option``: how)."""
     from distillsr.models.zoo import get_entry
 
     entry = get_entry(name)
     if select_weights(entry, scale, exact=exact) is None:
         return None
-    return cached_official_weights(entry.name, scale, exact=exact)
+    return cached_official_weights(entry.name, scale, exact=exact, weights_option=weights_option)
 
 
 def weights_or_official(name: str | None, scale: int | None, weights: str | None) -> str | None:
