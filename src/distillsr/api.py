@@ -99,12 +99,11 @@ def check_width_request(model: ModelLike, width: float | None) -> None:
     if width is None or not isinstance(model, str):
         return
     from distillsr.checkpoints.builtin import is_builtin
-    from distillsr.checkpoints.model_loading import names_a_file
-    from distillsr.models.zoo import get_entry
+    from distillsr.checkpoints.model_loading import names_a_file, user_entry
 
     if is_builtin(model) or names_a_file(model):
         return
-    entry = get_entry(model)
+    entry = user_entry(model)
     if not entry.widths:
         raise DistillsrError(f"{entry.name} is not a channel-splitting model: it has no widths (--width/width= needs a CSD model)")
 

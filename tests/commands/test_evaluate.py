@@ -210,3 +210,13 @@ def test_eval_width_refusals_are_one_line(tmp_path, rng, capsys):
     assert "bicubic is not a channel-splitting model" in capsys.readouterr().err
     assert main(["eval", "-m", "e-rfdn", "-d", str(folder), "--width", "0.5"]) == 1  # refused before any download
     assert "e-rfdn is not a channel-splitting model" in capsys.readouterr().err
+
+
+def test_unknown_model_errors_offer_builtin_too(tmp_path, capsys):
+    """``builtin`` is a name every model option takes: the list of known names and the suggestions include it."""
+    folder = _one_image_folder(tmp_path)
+    assert main(["eval", "-m", "xyzzy", "-d", str(folder), "-s", "2"]) == 1
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("distillsr: error: unknown model 'xyzzy'; known models: builtin, ") and "e-rfdn" in line
+    assert main(["eval", "-m", "bultin", "-d", str(folder), "-s", "2"]) == 1
+    assert "did you mean builtin" in capsys.readouterr().err

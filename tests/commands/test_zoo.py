@@ -94,3 +94,8 @@ def test_a_cached_official_file_is_listed_as_cached(capsys, tmp_path, monkeypatc
         assert main(["zoo", "imdn", "-s", scale, "--no-macs"]) == 0
         row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("imdn "))
         assert state in row, (scale, row)
+
+
+def test_unknown_model_suggests_builtin_when_it_is_meant(capsys):
+    assert main(["zoo", "bultin", "--no-macs"]) == 1
+    assert "unknown model 'bultin'; did you mean builtin" in capsys.readouterr().err

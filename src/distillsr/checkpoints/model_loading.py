@@ -41,6 +41,14 @@ def names_a_file(spec: str) -> bool:
     return path.suffix.lower() in CHECKPOINT_SUFFIXES or path.is_file() or os.sep in spec or "/" in spec
 
 
+def user_entry(name: str) -> ZooEntry:
+    """The zoo entry a user named; an unknown name's error offers ``builtin`` too, which every model option takes."""
+    from distillsr.checkpoints.builtin import BUILTIN_NAME
+    from distillsr.models.zoo import get_entry
+
+    return get_entry(name, also=(BUILTIN_NAME,))
+
+
 def load_model(name: str | None, scale: int | None, weights: str | os.PathLike[str] | None) -> SRModel:
     """A zoo model with weights from a distillsr checkpoint or an official file, in eval mode.
 
@@ -69,9 +77,9 @@ def load_model(name: str | None, scale: int | None, weights: str | os.PathLike[s
     if weights is None:
         if name is None or scale is None:
             raise DistillsrError("give a model name and a scale, or a weights file")
-        return build_model(name, scale)
+        return build_model(user_entry(name).name, scale)
     weights = os.fspath(weights)
-    wanted = None if name is None else get_entry(name).name  # a typo fails before the file is read
+    wanted = None if name is None else user_entry(name).name  # a typo fails before the file is read
     loaded = read_weights(weights, model=wanted, scale=scale)
     info = loaded.info
     try:  # the file's own description may be wrong: the error must name the file
@@ -150,7 +158,7 @@ def open_model(
     when a zoo name has no weights to offer; ``bench`` takes one as ``-m FILE``.
     """
     from distillsr.checkpoints.builtin import BUILTIN_NAME, is_builtin, load_builtin
-    from distillsr.models.zoo import build_model, get_entry
+    from distillsr.models.zoo import build_model
 
     spec = None if spec is None else os.fspath(spec)
     if spec is None and weights is None or is_builtin(spec):
@@ -165,7 +173,7 @@ def open_model(
         spec, weights = None, spec
     if weights is not None:
         return load_model(spec, _integer_scale(scale) if exact and scale is not None else None, weights)
-    entry = get_entry(spec)
+    entry = user_entry(spec)
     if entry.name == "bicubic":
         if scale is None:
             raise DistillsrError("bicubic has no scale of its own: give -s/--scale (scale= in Python)")

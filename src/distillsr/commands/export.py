@@ -99,11 +99,12 @@ def run(args: argparse.Namespace) -> int:
     _check_output(target, weights, args.overwrite)
     pixels = _read_verify_image(args)
     if name not in (None, "builtin"):  # -m NAME alone: the official file (a download), so a wrong --width fails first
+        from distillsr.checkpoints.model_loading import user_entry
         from distillsr.checkpoints.official_download import weights_or_official
-        from distillsr.models.zoo import get_entry
 
-        if args.width is not None and not get_entry(name).widths:
-            raise DistillsrError(f"{get_entry(name).name} is not a channel-splitting model: it has no widths")
+        entry = user_entry(name)
+        if args.width is not None and not entry.widths:
+            raise DistillsrError(f"{entry.name} is not a channel-splitting model: it has no widths")
         weights = weights_or_official(name, args.scale, weights)
     model = load_model(name, args.scale, weights)
     if args.width is not None:

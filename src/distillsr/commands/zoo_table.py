@@ -164,11 +164,12 @@ def format_zoo_table(scale: int = 4, macs: bool = True, names: list[str] | None 
     ``names`` picks rows (``builtin`` or zoo names, in that order); by default every model is listed.
     """
     from distillsr.checkpoints.builtin import is_builtin
+    from distillsr.checkpoints.model_loading import user_entry
     from distillsr.efficiency import count_parameters
 
     rows: list[ZooEntry | None] = [None, *ZOO.values()]  # None: the built-in model's row
     if names:
-        rows = [None if is_builtin(name) else get_entry(name) for name in names]  # a typo fails before any row
+        rows = [None if is_builtin(name) else user_entry(name) for name in names]  # a typo fails before any row
     header = (
         f"{'model':<15} {'scales':<8} {'form':<7} {'range':>5} {'params':>11} {'GMACs@256²':>11} "
         f"{'weights':<{WEIGHTS_WIDTH}}  published / reference (x{scale})"

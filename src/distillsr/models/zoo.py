@@ -11,7 +11,7 @@ one row here. Loading weights into a model is :mod:`distillsr.checkpoints.model_
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -337,13 +337,18 @@ _ENTRIES = (
 ZOO: dict[str, ZooEntry] = {entry.name: entry for entry in _ENTRIES}
 
 
-def get_entry(name: str) -> ZooEntry:
-    """The zoo entry for ``name``, or an error that suggests the nearest names."""
+def get_entry(name: str, *, also: Sequence[str] = ()) -> ZooEntry:
+    """The zoo entry for ``name``, or an error that suggests the nearest names.
+
+    ``also``: other names the caller accepts and handles before asking the zoo (the commands'
+    ``builtin``), so the suggestions and the list of known names offer every name that works there.
+    """
     key = name.lower()
     if key in ZOO:
         return ZOO[key]
-    close = difflib.get_close_matches(key, list(ZOO), n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else f"; known models: {', '.join(ZOO)}"
+    known = [*also, *ZOO]
+    close = difflib.get_close_matches(key, known, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; known models: {', '.join(known)}"
     raise DistillsrError(f"unknown model {name!r}{hint}")
 
 
