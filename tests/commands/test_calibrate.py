@@ -89,6 +89,17 @@ def test_calibrate_for_a_maximum_psnr_drop(tiny_file, folder, tmp_path, capsys):
     assert read_checkpoint(target)[0].provenance[POLICY_KEY]["calibration"]["target"] == {"max_drop": 0.1}
 
 
+def test_a_budget_of_1_is_full_width_and_accepted(tiny_file, folder, tmp_path, capsys):
+    target = tmp_path / "full.safetensors"
+    assert main(["calibrate", "-w", str(tiny_file), "-d", str(folder), "--budget", "1", "-o", str(target), "-q"]) == 0
+    assert printed_fraction(capsys.readouterr().out) <= 1.0
+    assert read_checkpoint(target)[0].provenance[POLICY_KEY]["calibration"]["target"]["budget"] == 1.0
+    for outside in ("0", "1.5"):
+        with pytest.raises(SystemExit):
+            main(["calibrate", "-w", str(tiny_file), "-d", str(folder), "--budget", outside, "-o", str(target)])
+        assert f"expected a fraction of full width in (0, 1], got '{outside}'" in capsys.readouterr().err
+
+
 def test_eval_dynamic_reports_the_macs_the_chosen_widths_cost(calibrated, folder, tmp_path, capsys):
     target, calibrate_text = calibrated
     report = tmp_path / "report.json"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from distillsr.commands.common import dataset_folders, fraction, non_negative_float
+from distillsr.commands.common import budget_fraction, dataset_folders, fraction, non_negative_float
 from distillsr.errors import DistillsrError
 
 
@@ -104,8 +104,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                      help="calibration folder(s), comma separated or repeated: a folder of HR images (LR made by "
                      "MATLAB bicubic, as eval makes them) or a set folder with HR/ and LR_bicubic/X<s>/")
     goal = cal.add_mutually_exclusive_group(required=True)
-    goal.add_argument("--budget", type=fraction, metavar="B",
-                      help="average MACs as a fraction of full width's, e.g. 0.6")
+    goal.add_argument("--budget", type=budget_fraction, metavar="B",
+                      help="average MACs as a fraction of full width's, in (0, 1], e.g. 0.6")
     goal.add_argument("--max-drop", type=non_negative_float, metavar="DB",
                       help="largest mean PSNR loss against full width, in dB, e.g. 0.1")
     cal.add_argument("--tolerance", type=fraction, default=0.05,

@@ -50,6 +50,11 @@ def fraction(text: str) -> float:
     return _float_where(text, lambda value: 0 < value < 1, "a fraction between 0 and 1")
 
 
+def budget_fraction(text: str) -> float:
+    """A share of full width's cost in (0, 1]: 1 is a valid budget (every image may run at full width)."""
+    return _float_where(text, lambda value: 0 < value <= 1, "a fraction of full width in (0, 1]")
+
+
 def dataset_folders(values: list[str]) -> list[Path]:
     """``--data`` values (repeatable, each comma-separated) as folders; at least one is needed."""
     folders = [Path(part) for value in values for part in value.split(",") if part.strip()]
