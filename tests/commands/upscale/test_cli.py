@@ -337,3 +337,15 @@ def test_width_refusals_are_one_line(tmp_path, upscale, photos, model, width, fr
     assert code == 1 and "Traceback" not in err
     [error] = upscale.lines(err, "distillsr: error:")
     assert fragment in error
+
+
+@pytest.mark.parametrize("order", [("--precision", "bf16", "--fp32"), ("--fp32", "--precision", "bf16")])
+def test_fp32_and_another_precision_contradict_each_other(tmp_path, capsys, order):
+    """``--fp32`` is ``--precision fp32``: given with another precision, one of them would be ignored silently."""
+    from distillsr.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["upscale", str(tmp_path / "in.png"), "-o", str(tmp_path / "out"), *order])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "not allowed with argument" in error and "--fp32" in error and "--precision" in error

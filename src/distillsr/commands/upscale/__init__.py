@@ -207,12 +207,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     up.add_argument("--tile-pad", "--tile_pad", dest="tile_pad", type=non_negative_int, metavar="P",
                     help="context pixels around each tile (default: the engine's, 24)")
     up.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: auto")
-    up.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
-                    help="auto (the default): bf16 on a CPU with native bf16 (AVX512-BF16/AMX) and fp16 on CUDA, "
-                    "for models that take it, else fp32; fp32: the exact path (within one 8-bit level of plain "
-                    f"float32); fp16 needs CUDA. {_bf16_cost_note()}")
-    up.add_argument("--fp32", dest="precision", action="store_const", const="fp32",
-                    help="the exact path: same as --precision fp32 (Real-ESRGAN's spelling)")
+    precision = up.add_mutually_exclusive_group()  # --fp32 is --precision fp32: both at once, one would be ignored
+    precision.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                           help="auto (the default): bf16 on a CPU with native bf16 (AVX512-BF16/AMX) and fp16 on "
+                           "CUDA, for models that take it, else fp32; fp32: the exact path (within one 8-bit level "
+                           f"of plain float32); fp16 needs CUDA. {_bf16_cost_note()}")
+    precision.add_argument("--fp32", dest="precision", action="store_const", const="fp32",
+                           help="the exact path: same as --precision fp32 (Real-ESRGAN's spelling; not with --precision)")
     up.add_argument("--format", "--ext", dest="format", default="png", choices=list(FORMAT_CHOICES),
                     help="output format; same (or auto): each input's own (default: png)")
     up.add_argument("--suffix", default="", help="appended to each output file's stem (default: none)")
