@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import sys
 import warnings
+
+import pytest
 
 from distillsr import console
 
@@ -59,3 +63,48 @@ def test_lines_pass_over_a_progress_bar(capsys):
         bar.update(1)
         console.get_logger().info("between updates")
     assert "between updates\n" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal, as a user's console does."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bars_are_for_a_terminal_and_not_for_quiet_runs(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # redirected: 2> log
+    with console.configured(console.NORMAL):
+        assert not console.progress_bars_allowed()
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    with console.configured(console.NORMAL):
+        assert console.progress_bars_allowed()
+        with console.progress_bar(total=2, unit="img") as bar:
+            bar.update(2)
+        assert "2/2" in sys.stderr.getvalue()
+        with console.progress_bar(total=2, enabled=False) as bar:  # the command's own --quiet
+            assert bar.disable
+    with console.configured(console.QUIET):
+        assert not console.progress_bars_allowed(), "-q means errors only"
+    assert console.progress_bars_allowed(), "library use: a terminal gets bars"
+
+
+@pytest.mark.parametrize("stream", [io.StringIO, _Terminal], ids=["redirected", "terminal"])
+def test_quiet_or_redirected_commands_draw_no_bars(tmp_path, monkeypatch, stream):
+    """``distillsr -q eval ... 2> log`` and ``distillsr eval ... 2> log`` leave no progress bar in the log."""
+    import numpy as np
+    from PIL import Image
+
+    from distillsr.cli import main
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for index in range(3):
+        Image.fromarray(np.full((16, 16, 3), 40 * index, np.uint8)).save(folder / f"{index}.png")
+    log = stream()
+    monkeypatch.setattr(sys, "stderr", log)
+    quiet = ["-q"] if stream is _Terminal else []
+    assert main([*quiet, "eval", "-m", "bicubic", "-d", str(folder), "-s", "2", "--no-cache"]) == 0
+    assert "%|" not in log.getvalue() and "\r" not in log.getvalue()
+    if quiet:
+        assert log.getvalue() == "", "-q: errors only"

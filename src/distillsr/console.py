@@ -16,6 +16,10 @@ Python warnings raised while a command runs (ours and third parties': PyTorch, P
 shown as one ``warning:`` line instead of Python's two-line "file:line: Category: message /
 source line" block, which looks like a crash to someone who did not write the code. Library use
 (``import distillsr``) configures nothing: logging and warnings stay the application's business.
+
+Progress bars (tqdm) are made by :func:`progress_bar` only: they are drawn when stderr is a terminal
+and the run is not ``-q``. A bar is a line redrawn with carriage returns; written to a log file
+(``2> log``) it leaves hundreds of half-lines there, and ``-q`` promises errors only.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ import contextlib
 import logging
 import sys
 import warnings
-from collections.abc import Iterator
-from typing import TextIO
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
 
 LOGGER_NAME = "distillsr"
 QUIET, NORMAL, VERBOSE = -1, 0, 1
@@ -39,6 +43,7 @@ _PREFIXES = {
     logging.CRITICAL: "distillsr: error: ",
 }
 _LEVELS = {QUIET: logging.ERROR, NORMAL: logging.INFO, VERBOSE: logging.DEBUG}
+_verbosity: int | None = None  # the running command's -q/-v (None: library use, nothing configured)
 
 
 def get_logger(name: str | None = None) -> logging.Logger:
@@ -97,11 +102,13 @@ def configured(verbosity: int = NORMAL) -> Iterator[logging.Logger]:
     Restoring matters because the CLI is also called in-process (tests, ``distillsr.cli.main``
     from a script): a second run must not add a second handler or keep the first run's level.
     """
+    global _verbosity
     logger = get_logger()
     handler = ConsoleHandler()
     handler.setFormatter(ConsoleFormatter())
     previous_level, previous_propagate = logger.level, logger.propagate
-    previous_show = warnings.showwarning
+    previous_show, previous_verbosity = warnings.showwarning, _verbosity
+    _verbosity = verbosity
     logger.addHandler(handler)
     logger.setLevel(_LEVELS[max(QUIET, min(VERBOSE, verbosity))])
     logger.propagate = False
@@ -110,6 +117,28 @@ def configured(verbosity: int = NORMAL) -> Iterator[logging.Logger]:
         yield logger
     finally:
         warnings.showwarning = previous_show
+        _verbosity = previous_verbosity
         logger.removeHandler(handler)
         logger.setLevel(previous_level)
         logger.propagate = previous_propagate
+
+
+def progress_bars_allowed() -> bool:
+    """Whether a progress bar may be drawn now: stderr is a terminal, and the command is not ``-q``."""
+    if _verbosity is not None and _verbosity <= QUIET:
+        return False
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError, OSError):  # no stream, or a closed one
+        return False
+
+
+def progress_bar(iterable: Iterable | None = None, *, enabled: bool = True, **options: Any) -> Any:
+    """A tqdm bar on stderr, disabled unless ``enabled`` (a command's own ``--quiet``) and
+    :func:`progress_bars_allowed`; ``options`` are tqdm's (``total``, ``unit``, ``desc``, ...).
+
+    The one place bars are made, so every command's bars obey the terminal and ``-q`` alike.
+    """
+    from tqdm import tqdm
+
+    return tqdm(iterable, disable=not (enabled and progress_bars_allowed()), file=sys.stderr, **options)

@@ -20,7 +20,6 @@ command that asked takes: ``weights_option``).
 from __future__ import annotations
 
 import os
-import sys
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -142,7 +141,7 @@ def _verified_in_cache(model: str, weights: OfficialWeights, weights_option: str
 
 
 class TerminalProgress:
-    """A tqdm byte counter on stderr, drawn only when stderr is a terminal (logs stay clean)."""
+    """A tqdm byte counter on stderr, drawn only on a terminal and not under ``-q`` (logs stay clean)."""
 
     def __init__(self, description: str) -> None:
         self.description = description
@@ -151,11 +150,10 @@ class TerminalProgress:
 
     def __call__(self, done: int, total: int | None) -> None:
         if self.bar is None:
-            from tqdm import tqdm
+            from distillsr.console import progress_bar
 
-            self.bar = tqdm(
-                total=total, desc=self.description, unit="B", unit_scale=True, unit_divisor=1024,
-                leave=False, disable=not sys.stderr.isatty(), file=sys.stderr,
+            self.bar = progress_bar(
+                total=total, desc=self.description, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
             )
         self.bar.update(done - self.shown)
         self.shown = done

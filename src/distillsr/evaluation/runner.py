@@ -69,14 +69,13 @@ def evaluate_set(
     ``width_for`` (dynamic inference, :mod:`distillsr.inference.dynamic`): the width a slimmable
     model runs each image at, chosen from its LR image; each result records it.
     """
-    from tqdm import tqdm
-
+    from distillsr.console import progress_bar
     from distillsr.inference.fast_path import precision_for
 
     precision = precision_for(model, precision, model.device) if precision != "fp32" else "fp32"
     result = SetResult(benchmark.name, precision=precision)
-    samples: Iterable = tqdm(
-        benchmark, total=len(benchmark), desc=benchmark.name, unit="img", disable=not progress, leave=False
+    samples: Iterable = progress_bar(
+        benchmark, enabled=progress, total=len(benchmark), desc=benchmark.name, unit="img", leave=False
     )
     inputs = {path.resolve() for pair in benchmark.pairs for path in (pair.hr_path, pair.lr_path) if path}
     for pair, sample in zip(benchmark.pairs, samples):

@@ -289,8 +289,7 @@ class Upscaler:
         self._image_width = self.width_for(x) if self.width_for is not None and pools else None
 
     def _run(self, x: torch.Tensor, shape: TileShape | None, sink) -> None:
-        from tqdm import tqdm
-
+        from distillsr.console import progress_bar
         from distillsr.models.sr_model import TilingHint
 
         height, width = x.shape[-2:]
@@ -301,7 +300,7 @@ class Upscaler:
         hint = getattr(self.model, "tiling", None) or TilingHint(min_size=getattr(self.model, "min_size", 1))
         passes = hint.passes(self.settings.passes)  # only a model that pools globally needs more than one
         total = tiles_per_pass(height, width, shape) * passes
-        with tqdm(total=total, unit="tile", disable=not self.progress or total <= 1, leave=False) as bar:
+        with progress_bar(total=total, unit="tile", enabled=self.progress and total > 1, leave=False) as bar:
             pad = hint.pad(self.settings.pad)  # a window must hold the model's minimum input, even at the last tile
             run_tiled(
                 self.forward_tile, x, self.scale, sink,

@@ -194,7 +194,7 @@ def run_loop(
     running: dict[str, float] | None = None,
 ) -> dict:
     """Train from ``start_iteration`` to ``settings.iterations``; returns the final metrics."""
-    from tqdm import tqdm
+    from distillsr.console import progress_bar
 
     forward = recipe.forward or _default_forward
     scaler = torch.amp.GradScaler(device.type) if settings.amp == "fp16" and device.type == "cuda" else None
@@ -204,8 +204,8 @@ def run_loop(
     model.train()
     metrics: dict = {}
     started = time.perf_counter()
-    bar = tqdm(
-        total=settings.iterations, initial=start_iteration, unit="it", disable=not hooks.progress,
+    bar = progress_bar(
+        enabled=hooks.progress, total=settings.iterations, initial=start_iteration, unit="it",
         dynamic_ncols=True, leave=False,
     )
     running = dict(running or {})  # sums since the last log line (restored on resume)

@@ -81,10 +81,10 @@ def run_jobs(
     systemic write error ends the loop: the failing file counts as failed, and
     :attr:`Summary.stopped` says why and how many images were not done.
     """
-    from tqdm import tqdm
+    from distillsr.console import progress_bar
 
     summary = Summary()
-    bar = tqdm(jobs, unit="image", disable=not progress or len(jobs) <= 1)
+    bar = progress_bar(jobs, unit="image", enabled=progress and len(jobs) > 1)
     for index, job in enumerate(bar):
         try:
             outcome = _run_job(job, upscaler, settings, report)

@@ -108,8 +108,7 @@ def measure(
 
     Samples are read one at a time (``total``: their number, for the progress bar).
     """
-    from tqdm import tqdm
-
+    from distillsr.console import progress_bar
     from distillsr.inference.dynamic.costs import macs_per_pixel
     from distillsr.inference.predict import predict
     from distillsr.metrics.protocols import score as score_image
@@ -117,7 +116,7 @@ def measure(
 
     ordered = tuple(sorted({float(w) for w in widths}))
     names, scores, pixels, rows = [], [], [], []
-    for sample in tqdm(samples, total=total, unit="img", disable=not progress, leave=False):
+    for sample in progress_bar(samples, enabled=progress, total=total, unit="img", leave=False):
         row = []
         for value in ordered:
             with at_width(model.network, value):
