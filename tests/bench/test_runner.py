@@ -14,6 +14,9 @@ from distillsr.checkpoints.model_loading import open_model
 from distillsr.efficiency.report import profile_model
 from distillsr.errors import DistillsrError
 
+EXACT_RSS = "linux-clear_refs-vmhwm"
+RSS_METHODS = {EXACT_RSS, "vmrss-sampling-1ms", "getrusage-maxrss"}  # efficiency.memory's CPU methods
+
 
 def test_rows_follow_the_models_and_name_their_precision(bench_result, tiny_models):
     assert [row.spec for row in bench_result.rows] == tiny_models
@@ -44,11 +47,19 @@ def test_counts_equal_what_profile_model_gives(bench_result):
 
 
 def test_runtime_and_memory_are_measured_at_the_input_size(bench_result):
+    output_bytes = 4 * 3 * (24 * SCALE) ** 2  # the float32 SR image of the 1x3x24x24 input
     for row in bench_result.rows:
         runtime = row.costs.runtime
         assert runtime.repeats == 3 and runtime.warmup == 1
         assert runtime.min_ms <= runtime.median_ms <= runtime.max_ms
-        assert row.costs.memory is not None and row.costs.memory.peak_bytes >= 0
+        memory = row.costs.memory
+        assert memory is not None and memory.device == "cpu" and memory.method in RSS_METHODS
+        # one forward holds at most every activation and the output at once; allow allocator, page and
+        # thread-pool overhead on top, but not the process's own memory (hundreds of MiB with torch loaded)
+        tensors = 4 * row.costs.activations.activations + output_bytes
+        assert memory.peak_bytes <= 16 * tensors + 8 * 2**20, f"{row.label}: {memory.peak_bytes} bytes for {tensors}"
+        if memory.method == EXACT_RSS:  # the measured forward faults in at least its output
+            assert memory.peak_bytes >= output_bytes, f"{row.label}: {memory.peak_bytes} bytes, less than the output"
 
 
 def test_runtime_per_image_is_the_mean_over_the_first_dataset(bench_result):

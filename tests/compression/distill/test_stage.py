@@ -11,6 +11,7 @@ from support.training import training_env
 
 from distillsr.checkpoints.format import read_checkpoint
 from distillsr.cli import main
+from distillsr.config.errors import ConfigError
 from distillsr.training.recipe import parse_recipe
 from distillsr.training.stages.table import stage_kind
 
@@ -74,6 +75,8 @@ def test_a_distill_run_lowers_its_losses_and_keeps_adapters_out_of_model_files(
 
 def test_an_unknown_anchor_is_refused_when_the_recipe_loads(tmp_path, images, tiny_teacher_file):
     text = _recipe(tmp_path, images, tiny_teacher_file).read_text().replace("student: block_2", "student: block_9")
-    with pytest.raises(Exception, match="block_9") as error:
+    with pytest.raises(ConfigError) as error:
         parse_recipe(text)
-    assert "block_1" in str(error.value)  # the valid names are listed
+    assert error.value.path == "stages.0.anchors.1.student"
+    assert error.value.reason.startswith("unknown student anchor 'block_9' in the student dipnet x4")
+    assert "valid anchors, closest first: block_1, block_2" in error.value.reason  # the valid names are listed
