@@ -1,4 +1,9 @@
-"""``distillsr prune``: end to end on a tiny model, with fine-tuning (and a teacher), and its refusals."""
+"""``distillsr prune``: end to end on a tiny model, with fine-tuning (and a teacher), and its refusals.
+
+The tiny random models score below bicubic, which the command refuses by default (tested here);
+the tests of its other mechanics pass ``--allow-below-bicubic``. The built-in x2 model is the
+real model that runs through the defaults.
+"""
 
 from __future__ import annotations
 
@@ -50,15 +55,16 @@ def test_prune_to_target_macs_with_finetuning_against_a_teacher(setup, tmp_path,
     code = main([
         "prune", "-w", str(source), "--target-macs", f"{target:.6f}", "--step", "0.25",
         "--finetune-iters", "3", "--data", str(images), "--batch-size", "4", "--patch-size", "12",
-        "--teacher", str(root / "teacher.safetensors"), "--val", str(images), "-o", str(out),
+        "--teacher", str(root / "teacher.safetensors"), "--val", str(images), "-o", str(out), "--allow-below-bicubic",
     ])
     printed = capsys.readouterr()
     assert code == 0, printed.err
     lines = printed.out.splitlines()
-    assert lines[0].split() == ["step", "removed", "params", "MACs", "(G)", "PSNR", "(dB)", "seconds"]
+    assert lines[0].split() == ["step", "removed", "params", "MACs", "(G)", "calib", "dB", "PSNR", "(dB)", "seconds"]
     rows = [line.split() for line in lines[1:-1]]
     assert [row[0] for row in rows] == [str(i) for i in range(len(rows))] and len(rows) >= 3  # 0.4 needs two steps
-    assert all(float(row[4]) > 0 for row in rows)  # PSNR on --val every step
+    assert all(row[4] == "-" for row in rows)  # no floor: the calibration column stays empty
+    assert all(float(row[5]) > 0 for row in rows)  # PSNR on --val every step
     assert lines[-1].startswith(f"kept step {len(rows) - 1}:") and str(out) in lines[-1]
     assert "fine-tune after step 1: iteration 3/3" in printed.err
     assert "against the outputs of rfdn x2" in printed.err
@@ -76,26 +82,61 @@ def test_prune_with_max_drop_keeps_a_model_within_the_drop(setup, tmp_path, caps
     root, images = setup
     out = tmp_path / "drop.safetensors"
     assert main(["prune", "-w", str(root / "student.safetensors"), "--max-drop", "0.3", "--step", "0.3",
-                 "--val", str(images), "--criterion", "activation", "--patch-size", "12", "-o", str(out)]) == 0
+                 "--val", str(images), "--criterion", "activation", "--data", str(images), "--patch-size", "12",
+                 "-o", str(out), "--allow-below-bicubic"]) == 0
     printed = capsys.readouterr()
-    assert "ranking channels by their activations on 16 patches of" in printed.err
+    assert f"calibration: 16 patches of {images}" in printed.err and "ranking channels by activation" in printed.err
     assert read_checkpoint(out)[0].provenance["pruning"]["criterion"] == "activation"
     lines = printed.out.splitlines()
     rows = [line.split() for line in lines[1:-1]]
     kept = int(lines[-1].split()[2].rstrip(":"))
-    base = float(rows[0][4])
-    assert base - float(rows[kept][4]) <= 0.3
-    assert kept == len(rows) - 1 or base - float(rows[kept + 1][4]) > 0.3
+    base = float(rows[0][5])
+    assert base - float(rows[kept][5]) <= 0.3
+    assert kept == len(rows) - 1 or base - float(rows[kept + 1][5]) > 0.3
+
+
+def test_a_model_below_bicubic_is_refused_in_one_line_and_nothing_is_written(setup, tmp_path, capsys):
+    """The random tiny model is far below bicubic already unpruned: no default run may write it."""
+    root, _ = setup
+    out = tmp_path / "never.safetensors"
+    assert main(["prune", "-w", str(root / "student.safetensors"), "--target-params", "20000", "-o", str(out)]) == 1
+    printed = capsys.readouterr()
+    line = printed.err.strip().splitlines()[-1]
+    assert "the unpruned rfdn scores" in line and "below bicubic's" in line and "nothing was written" in line
+    assert "6 patches of the shipped calibration photos" in line and not out.exists()
+
+
+def test_the_default_run_prunes_a_real_model_on_the_shipped_photos_and_checks_every_step(tmp_path, capsys):
+    """The built-in x2 model, no images given: Taylor ranking on the shipped photos, each step above bicubic."""
+    from distillsr.compression.pruning.calibration import CalibrationSet
+    from distillsr.data.samples import calibration_folder
+
+    from distillsr.checkpoints.builtin import builtin_file
+
+    params = count_parameters(load_model("builtin", 2, None).network).total
+    out = tmp_path / "smaller.safetensors"
+    assert main(["prune", "-w", str(builtin_file(2)), "--target-params", str(int(params * 0.9)), "-o", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "ranking channels by taylor" in printed.err and "the shipped calibration photos" in printed.err
+    rows = [line.split() for line in printed.out.splitlines()[1:-1]]
+    calibration = CalibrationSet.shipped(2)
+    assert all(float(row[4]) > calibration.bicubic_psnr for row in rows)
+    info, _ = read_checkpoint(out)
+    recorded = info.provenance["pruning"]["calibration"]
+    assert recorded["patches"] == len(list(calibration_folder().glob("*.png"))) == 6
+    pruned = load_model(None, None, str(out))  # the file as written scores what the last row said
+    assert calibration.model_psnr(pruned) == pytest.approx(float(rows[-1][4]), abs=0.006)
+    assert recorded["psnr_classic"] == pytest.approx(calibration.model_psnr(pruned), abs=1e-6)
+    assert count_parameters(pruned.network).total <= params * 0.9
 
 
 @pytest.mark.parametrize(
     "extra, message",
     [
         (["--target-params", "1000", "--finetune-iters", "5"], "--finetune-iters needs --data"),
-        (["--target-params", "1000", "--data", "x"], "give --finetune-iters N as well"),
         (["--target-params", "1000", "--teacher", "e-rfdn"], "--teacher guides the fine-tuning"),
+        (["--target-params", "1000", "--finetune-iters", "5", "--data", "x", "-tw", "w.pth"], "-tw/--teacher-weights needs --teacher MODEL"),
         (["--max-drop", "0.1"], "--max-drop needs --val DIR"),
-        (["--target-params", "1000", "--criterion", "activation"], "--criterion activation measures channels on images"),
     ],
 )
 def test_inconsistent_arguments_are_one_line_errors(setup, tmp_path, capsys, extra, message):

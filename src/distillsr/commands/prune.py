@@ -1,16 +1,22 @@
 """``distillsr prune``: iterative structured pruning of a trained model into a smaller dense one.
 
 Each step removes the weakest ``--step`` fraction of every channel group (groups derived from the
-model, filters ranked by L2 norm), optionally fine-tunes for ``--finetune-iters`` iterations on
-``--data`` (against a ``--teacher``'s outputs if given), and prints params, MACs and validation
-PSNR. It stops at ``--target-params``/``--target-macs`` (the last step lands on the target) or
-before the step that loses more than ``--max-drop`` dB on ``--val``. The result is an ordinary
-checkpoint that ``eval``, ``upscale``, ``profile``, ``export`` and ``convert`` load like any other.
+model, channels ranked by ``--criterion``: first-order Taylor on calibration patches by default),
+optionally fine-tunes for ``--finetune-iters`` iterations on ``--data`` towards the unpruned
+model's own output (DIPNet's enhanced HR; ``--teacher`` names another model, ``--teacher none``
+trains on the ground truth), and prints params, MACs, the PSNR on the calibration patches and on
+``--val``. The calibration patches come from ``--data``, or from the photos shipped with the
+package when no images are given. A step whose model is non-finite or below bicubic on them ends
+the run with one line and writes nothing. It stops at ``--target-params``/``--target-macs`` (the
+last step lands on the target) or before the step that loses more than ``--max-drop`` dB on
+``--val``. The result is an ordinary checkpoint that ``eval``, ``upscale``, ``profile``,
+``export`` and ``convert`` load like any other.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -21,6 +27,7 @@ from distillsr.commands.common import (
     positive_float,
     positive_int,
 )
+from distillsr.compression.pruning.criteria import CRITERIA, DEFAULT_CRITERION
 from distillsr.console import get_logger
 from distillsr.errors import DistillsrError
 
@@ -30,14 +37,10 @@ log = get_logger(__name__)
 def _check_arguments(args: argparse.Namespace) -> Path:
     if args.finetune_iters and not args.data:
         raise DistillsrError("--finetune-iters needs --data (a folder of HR training images)")
-    if args.data and not args.finetune_iters:
-        raise DistillsrError("--data is for fine-tuning: give --finetune-iters N as well")
     if args.teacher and not args.finetune_iters:
         raise DistillsrError("--teacher guides the fine-tuning: give --finetune-iters N and --data as well")
-    if args.teacher_weights and not args.teacher:
+    if args.teacher_weights and args.teacher in (None, SELF, NO_TEACHER):
         raise DistillsrError("-tw/--teacher-weights needs --teacher MODEL")
-    if args.criterion == "activation" and not (args.data or args.val):
-        raise DistillsrError("--criterion activation measures channels on images: give --data or --val")
     if args.max_drop is not None and not args.val:
         raise DistillsrError("--max-drop needs --val DIR (the validation images the drop is measured on)")
     target = Path(args.output)
@@ -52,37 +55,42 @@ def _check_arguments(args: argparse.Namespace) -> Path:
     return check_output_file(target, "pruned checkpoint")
 
 
-HEADER = f"{'step':>4} {'removed':>8} {'params':>10} {'MACs (G)':>9} {'PSNR (dB)':>10} {'seconds':>8}"
+SELF = "self"
+NO_TEACHER = "none"
+HEADER = (f"{'step':>4} {'removed':>8} {'params':>10} {'MACs (G)':>9} {'calib dB':>9} {'PSNR (dB)':>10} "
+          f"{'seconds':>8}")
 
 
 def _row(record, seconds: float) -> str:
     removed = "-" if record.index == 0 else f"{record.fraction:.1%}"
     psnr = "-" if record.psnr is None else f"{record.psnr:.4f}"
-    return f"{record.index:>4} {removed:>8} {record.params:>10,} {record.macs / 1e9:>9.3f} {psnr:>10} {seconds:>8.1f}"
+    calibration = "-" if record.calibration_psnr is None else f"{record.calibration_psnr:.2f}"
+    return (f"{record.index:>4} {removed:>8} {record.params:>10,} {record.macs / 1e9:>9.3f} {calibration:>9} "
+            f"{psnr:>10} {seconds:>8.1f}")
 
 
-def _criterion(args: argparse.Namespace, model):
-    """None for L2 filter norms; else activation RMS on calibration patches of --data (or --val)."""
-    if args.criterion != "activation":
-        return None
-    import functools
+def _calibration(args: argparse.Namespace, scale: int):
+    """Patches of --data (the training images), else the photos shipped with the package."""
+    from distillsr.compression.pruning.calibration import CalibrationSet
 
-    from distillsr.compression.pruning.finetune import calibration_batch
-    from distillsr.compression.pruning.ranking import activation_importance
-
-    folders = args.data or [args.val]
-    batch = calibration_batch(folders, model.scale, lr_patch_size=args.patch_size, seed=args.seed)
-    log.info(f"ranking channels by their activations on {len(batch)} patches of {', '.join(folders)}")
-    return functools.partial(activation_importance, batch=batch * model.input_range)
+    if args.data:
+        return CalibrationSet.from_folders(args.data, scale, lr_patch_size=args.patch_size, seed=args.seed)
+    return CalibrationSet.shipped(scale)
 
 
 def _finetuner(args: argparse.Namespace, model, device):
-    """ψ: --finetune-iters iterations on --data after every step, towards --teacher's SR if given."""
+    """ψ: --finetune-iters iterations on --data after every step, towards the teacher's SR (the
+    unpruned model itself unless --teacher names another, or ``none`` for the ground truth)."""
+    import copy
+
     from distillsr import api
     from distillsr.compression.pruning.finetune import FinetuneSettings, make_finetuner
 
     teacher = None
-    if args.teacher:
+    if args.teacher in (None, SELF):
+        teacher = dataclasses.replace(model, network=copy.deepcopy(model.network).eval())
+        log.info(f"fine-tuning against the outputs of the unpruned {model.name} (frozen copy; --teacher none: ground truth)")
+    elif args.teacher != NO_TEACHER:
         teacher = api.load_model(args.teacher, weights=args.teacher_weights, scale=model.scale, device=str(device))
         log.info(f"fine-tuning against the outputs of {teacher.name} x{teacher.scale} (frozen teacher)")
     settings = FinetuneSettings(
@@ -99,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         deployed,
         pruned_checkpoint_info,
     )
+    from distillsr.compression.pruning.calibration import QualityFloor, make_criterion
     from distillsr.compression.pruning.finetune import make_validator
     from distillsr.compression.pruning.iterative import PruneTarget, prune_iteratively
     from distillsr.devices import resolve_device
@@ -108,13 +117,17 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     model = deployed(load_model(args.model, args.scale, args.weights)).to(device)
     log.info(f"pruning {model.name} x{model.scale} from {args.weights} to {target.describe()}, {args.step:.1%} per step")
+    calibration = _calibration(args, model.scale)
+    log.info(f"calibration: {len(calibration)} patches of {calibration.source} (bicubic {calibration.bicubic_psnr:.2f} dB "
+             f"on them); ranking channels by {args.criterion}")
     finetune = _finetuner(args, model, device) if args.finetune_iters else None
     validate = make_validator(args.val, model.scale) if args.val else None
-    criterion = _criterion(args, model)
+    criterion = make_criterion(args.criterion, calibration, model.input_range)
+    floor = None if args.allow_below_bicubic else QualityFloor(calibration)
     started = time.perf_counter()
     print(HEADER, flush=True)
     result = prune_iteratively(
-        model, args.step, target, finetune, validate, criterion=criterion,
+        model, args.step, target, finetune, validate, criterion=criterion, floor=floor,
         on_step=lambda record: print(_row(record, time.perf_counter() - started), flush=True),
     )
     kept = result.steps[result.kept]
@@ -123,8 +136,10 @@ def run(args: argparse.Namespace) -> int:
         "source": model.metadata.get("provenance", {}),
         "pruning": {
             "target": target.describe(), "step": args.step, "steps": result.kept,
-            "finetune_iterations": args.finetune_iters, "teacher": args.teacher, "stopped": result.stopped,
-            "criterion": args.criterion,
+            "finetune_iterations": args.finetune_iters, "stopped": result.stopped, "criterion": args.criterion,
+            "teacher": (args.teacher or SELF) if args.finetune_iters else None,
+            "calibration": {"source": calibration.source, "patches": len(calibration),
+                            "psnr_classic": kept.calibration_psnr, "bicubic_psnr_classic": calibration.bicubic_psnr},
         },
     }
     if kept.psnr is not None:
@@ -138,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     pr = commands.add_parser(
-        "prune", help="iteratively prune a model's channels (L2 filter norms) to a target, with optional fine-tuning",
+        "prune", help="iteratively prune a model's channels to a target, with optional fine-tuning",
         description="Remove the weakest --step fraction of every channel group per step, fine-tune, repeat until a target.",
     )
     pr.add_argument("--weights", "-w", required=True, help="the model to prune: distillsr .safetensors or official .pth")
@@ -150,12 +165,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     goal.add_argument("--max-drop", type=non_negative_float, metavar="DB",
                       help="prune while the --val PSNR stays within DB dB of the unpruned model's")
     pr.add_argument("--step", type=fraction, default=0.1, help="fraction of every group removed per step (DIPNet: 0.3125)")
-    pr.add_argument("--criterion", choices=["l2", "activation"], default="l2",
-                    help="rank channels by L2 filter norms (DIPNet) or by their activations on --data/--val images")
+    pr.add_argument("--criterion", choices=list(CRITERIA), default=DEFAULT_CRITERION,
+                    help="rank channels by the first-order Taylor estimate of the loss change (default), by their "
+                         "activations (both on the calibration patches), or by L2 filter norms (DIPNet's choice)")
     pr.add_argument("--finetune-iters", type=non_negative_int, default=0, metavar="N",
                     help="fine-tuning iterations after every step (0: none)")
-    pr.add_argument("--data", action="append", metavar="DIR", help="HR training images for fine-tuning (repeatable)")
-    pr.add_argument("--teacher", metavar="MODEL", help="fine-tune towards this model's SR output (zoo name or weights file)")
+    pr.add_argument("--data", action="append", metavar="DIR",
+                    help="HR training images (repeatable): fine-tuning patches, and the calibration patches the "
+                         "criterion and the bicubic check use (default: the photos shipped with distillsr)")
+    pr.add_argument("--teacher", metavar="MODEL",
+                    help="fine-tune towards this model's SR output (zoo name or weights file); default 'self': the "
+                         "unpruned model's; 'none': the ground truth")
     pr.add_argument("--teacher-weights", "-tw", metavar="W", help="the teacher's weights")
     pr.add_argument("--val", metavar="DIR", help="validation images: PSNR (classic protocol) printed per step")
     pr.add_argument("--batch-size", type=positive_int, default=16, help="fine-tuning batch size")
@@ -166,4 +186,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     pr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     pr.add_argument("--output", "-o", required=True, help="output .safetensors file")
     pr.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    pr.add_argument("--allow-below-bicubic", action="store_true",
+                    help="write the model even if a step scores below bicubic on the calibration patches "
+                         "(for experiments; by default such a step stops the run and nothing is written)")
     pr.set_defaults(handler=run)

@@ -77,13 +77,15 @@ def test_under_others_no_anchor_is_its_own_negative(batch, wanted):
         assert anchor not in row and len(set(row)) == k and all(0 <= j < batch for j in row)
 
 
-def test_the_batch_draw_is_one_random_set_shared_by_every_anchor():
-    torch.manual_seed(0)
+def test_the_batch_choice_is_the_set_the_official_randperm_takes_shared_by_every_anchor():
+    """CSD: ``lr[torch.randperm(neg_num)]``, a permutation of the batch's first neg_num images."""
+    state = torch.random.get_rng_state()
     indices = negative_indices(16, 10, "batch")
-    assert indices.shape == (16, 10) and (indices == indices[0]).all() and len(set(indices[0].tolist())) == 10
-    torch.manual_seed(0)
-    assert torch.equal(negative_indices(16, 10, "batch"), indices), "drawn from the global generator (restored on resume)"
-    assert negative_indices(4, 10, "batch").shape == (4, 4)
+    assert indices.shape == (16, 10) and (indices == torch.arange(10)).all()
+    assert torch.equal(torch.random.get_rng_state(), state), "no draw from the global generator"
+    torch.manual_seed(3)
+    assert sorted(torch.randperm(10).tolist()) == indices[0].tolist()
+    assert negative_indices(4, 10, "batch").tolist() == [[0, 1, 2, 3]] * 4
 
 
 def test_a_batch_of_one_has_no_other_image():
@@ -100,13 +102,14 @@ def test_gradients_reach_the_student_and_not_the_positive():
     assert outputs.extras["positive"].grad is None
 
 
-def test_imagenet_normalisation_is_on_by_default_and_the_official_omission_is_0_255():
+def test_the_defaults_are_the_official_raw_0_255_input_and_batch_negatives():
     image = torch.rand(2, 3, 16, 16)
     loss = ContrastiveLoss(ToyFeatures())
-    assert loss.imagenet_norm and loss.num_negatives == 10 and loss.negatives == "others" and loss.layer_weights == LAYER_WEIGHTS
+    assert not loss.imagenet_norm and loss.num_negatives == 10 and loss.negatives == "batch"
+    assert loss.layer_weights == LAYER_WEIGHTS
+    torch.testing.assert_close(loss.vgg_input(image), image * 255)
     mean, std = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    torch.testing.assert_close(loss.vgg_input(image), (image - mean) / std)
-    torch.testing.assert_close(ContrastiveLoss(ToyFeatures(), imagenet_norm=False).vgg_input(image), image * 255)
+    torch.testing.assert_close(ContrastiveLoss(ToyFeatures(), imagenet_norm=True).vgg_input(image), (image - mean) / std)
 
 
 def test_it_runs_on_vgg19_features_with_five_layer_weights():

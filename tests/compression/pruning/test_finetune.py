@@ -68,11 +68,3 @@ def test_the_validator_reports_the_evaluation_psnr(images):
     psnr = make_validator(str(images), 2)(model)
     expected = api.evaluate(model, images, protocol="classic", device="cpu")[0].mean.psnr
     assert psnr == pytest.approx(expected)
-
-
-def test_calibration_patches_are_deterministic_lr_patches(images):
-    from distillsr.compression.pruning.finetune import calibration_batch
-
-    batch = calibration_batch([str(images)], 2, count=10, lr_patch_size=12)
-    assert batch.shape == (10, 3, 12, 12) and 0 <= float(batch.min()) and float(batch.max()) <= 1
-    torch.testing.assert_close(batch, calibration_batch([str(images)], 2, count=10, lr_patch_size=12))

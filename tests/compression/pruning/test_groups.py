@@ -69,11 +69,16 @@ def test_the_imdn_split_and_the_upsampler_stay_whole_and_say_why(caplog):
     network = build_model("imdn", 2, channels=16, num_blocks=1).network
     with caplog.at_level(logging.DEBUG, logger="distillsr"):
         groups = group_by_name(find_groups(network, explain=True))
-    assert not groups["IMDB1.c1"].prunable and "split" in groups["IMDB1.c1"].reason
+    for part in ("IMDB1.c1.out[0:4]", "IMDB1.c1.out[4:16]"):  # distilled and remaining parts of the split
+        assert not groups[part].prunable and "split" in groups[part].reason
+        assert groups[part].reorderable  # a permutation inside a part keeps every offset
+    assert groups["IMDB1.c1.out[0:4]"].producers == ["IMDB1.c1", "IMDB1.cca.conv_du.2"]
     assert groups["IMDB1.c4"].prunable  # the last distilled part is only concatenated: its offset moves with it
     assert groups["IMDB1.c4"].producers == ["IMDB1.c4", "IMDB1.cca.conv_du.2"]  # the attention scale is tied to it
-    assert "pixel_shuffle" in groups["upsampler.0"].reason
-    assert "pruning: upsampler.0 (" in caplog.text and "unprunable: pixel_shuffle" in caplog.text
+    upsampler = groups["upsampler.0"]  # 3 image channels after the shuffle, 4 filters each
+    assert upsampler.width == 3 and "network output" in upsampler.reason and not upsampler.reorderable
+    assert upsampler.channels[1].indices[("upsampler.0", "out")] == (4, 5, 6, 7)
+    assert "pruning: upsampler.0 (" in caplog.text and "unprunable: the network output" in caplog.text
     assert groups["fea_conv"].prunable and "LR_conv" in groups["fea_conv"].producers
 
 

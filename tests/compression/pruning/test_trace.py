@@ -63,6 +63,11 @@ def test_a_split_makes_its_source_unprunable_and_says_why():
     assert "split" in flagged[index[("a", "out", 0)]] and "split" in flagged[index[("a", "out", 7)]]
     assert flagged[index[("b", "out", 0)]] is None  # b's output reaches c through cat, at offset 2
     assert index[("b", "out", 1)] == index[("c", "in", 3)]
+    # each piece is the source's channels at their offsets: reorderable inside a piece, never removable
+    assert index[("a", "out", 1)] == index[("c", "in", 1)] and index[("a", "out", 2)] == index[("b", "in", 0)]
+    graph, _ = trace_channels(Splitting(), torch.rand(1, 3, 8, 8))
+    assert index[("a", "out", 5)] in graph.permutable_roots()
+    assert index[("c", "out", 0)] not in graph.permutable_roots()  # the image's channels stay where they are
 
 
 class Odd(nn.Module):
@@ -107,10 +112,17 @@ def test_a_parameter_used_directly_is_not_sliced_silently():
     assert "scale used directly" in flagged[index[("a", "out", 0)]]
 
 
-def test_pixel_shuffle_channels_belong_to_the_image():
+def test_pixel_shuffle_ties_each_block_of_filters_to_one_channel_after_it():
+    """Output channel c of PixelShuffle(2) is input channels 4c..4c+3: they go together, and with the reader's column c."""
     network = nn.Sequential(nn.Conv2d(3, 12, 3, padding=1), nn.PixelShuffle(2), nn.Conv2d(3, 3, 1))
     index, flagged = _classes(network)
-    assert "pixel_shuffle" in flagged[index[("0", "out", 5)]]
+    for channel in range(3):
+        root = index[("2", "in", channel)]
+        assert [index[("0", "out", 4 * channel + k)] for k in range(4)] == [root] * 4 and flagged[root] is None
+    assert index[("0", "out", 4)] != index[("0", "out", 3)]
+    unshuffled = nn.Sequential(nn.Conv2d(3, 4, 1), nn.PixelUnshuffle(2), nn.Conv2d(16, 3, 1))
+    index, flagged = _classes(unshuffled)
+    assert "moves pixels into channels" in flagged[index[("0", "out", 1)]]
 
 
 def test_linear_on_pooled_features_and_batchnorm_members():

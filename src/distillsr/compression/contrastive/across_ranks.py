@@ -35,17 +35,6 @@ def gather_batch(local: torch.Tensor, rank: int, size: int) -> tuple[torch.Tenso
     return torch.stack(parts, dim=1).flatten(0, 1), positions
 
 
-def same_on_every_rank(indices: torch.Tensor, size: int) -> torch.Tensor:
-    """Rank 0's ``indices`` on every rank (a random draw must be one draw for the whole batch)."""
-    if size == 1:
-        return indices
-    import torch.distributed as dist
-
-    indices = indices.contiguous().clone()
-    dist.broadcast(indices, src=0)
-    return indices
-
-
 def global_mean(local_mean: torch.Tensor, size: int) -> torch.Tensor:
     """The mean over the whole batch from each rank's mean over its equal share, differentiably."""
     if size == 1:

@@ -12,15 +12,16 @@ negatives (the official ``mean(|neg - student|.sum(0))`` is exactly a sum of per
 
 Which LR images are an anchor's negatives (:func:`negative_indices`):
 
-* ``others`` (our default): anchor ``i`` gets up to ``num_negatives`` images of the batch other
-  than its own, ``i+1, i+2, ...`` cyclically. The batch is shuffled by the sampler, so this is a
-  random choice without drawing from any random generator; and an anchor is never pushed away
-  from the upsampled version of its own input, which is what the issue (and CSD's issue #6) asks.
-* ``batch`` (the official code): one random set of ``num_negatives`` images of the batch
-  (``lr[randperm(n)][:k]``, the global torch generator, restored on resume), shared by every
-  anchor, so an anchor's own LR may be among them. With ``num_negatives >= batch`` it is the whole
-  batch, which is also what the later trainer's ``flip(lr)`` negatives amount to (the sum does not
-  depend on the order).
+* ``batch`` (the default: the official code): the first ``num_negatives`` images of the batch,
+  shared by every anchor, so an anchor's own LR may be among them. CSD's trainer writes
+  ``lr[torch.randperm(neg_num)]`` (``trainer/slim_contrast_trainer.py`` line 100), a permutation of
+  exactly those images, and the denominator *sums* over the negatives, so their order is
+  irrelevant: taking them in order computes the same loss without drawing from any generator.
+  With ``num_negatives >= batch`` it is the whole batch, which is also what the later trainer's
+  ``flip(lr)`` negatives amount to.
+* ``others``: anchor ``i`` gets up to ``num_negatives`` images of the batch other than its own,
+  ``i+1, i+2, ...`` cyclically. The batch is shuffled by the sampler, so this is a random choice;
+  and an anchor is never pushed away from the upsampled version of its own input (CSD's issue #6).
 
 Upsampling is torch's ``F.interpolate(mode="bicubic", align_corners=False)``, as the official
 ``nn.Upsample(scale, 'bicubic')``: the negatives only need to be "the blurry answer", they take no
@@ -32,9 +33,12 @@ Under DDP every rank sees the step's whole batch of LR images and every mean run
 batch, so the loss (and the trained model) does not depend on the number of processes
 (:mod:`.across_ranks`).
 
-Inputs to VGG: images are [0, 1] RGB everywhere in distillsr; ``imagenet_norm=True`` (default)
-normalises them with ImageNet's mean and std, which is what the VGG weights were trained on.
-``imagenet_norm=False`` reproduces the official omission: 0-255 values straight into VGG.
+Inputs to VGG: images are [0, 1] RGB everywhere in distillsr. ``imagenet_norm=False`` (the
+default) is what the official code does: its EDSR works on 0-255 pixels (``rgb_range 255``) and
+hands them to VGG-19 as they are, so the values are multiplied by 255 here. ``imagenet_norm=True``
+normalises them with ImageNet's mean and std, what the VGG weights were trained on; the loss value
+moves little, but its gradient is a different signal (cosine 0.04 with the official one on the
+same weights), so it is an option, not CSD.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from distillsr.compression.contrastive.across_ranks import gather_batch, global_mean, same_on_every_rank
+from distillsr.compression.contrastive.across_ranks import gather_batch, global_mean
 from distillsr.errors import DistillsrError
 from distillsr.training.distributed import group_rank_and_size
 from distillsr.training.losses import StepOutputs
@@ -67,8 +71,8 @@ def negative_indices(batch: int, num_negatives: int, choice: str, *, device: tor
     """``(batch, k)`` indices into the batch: row ``i`` lists anchor ``i``'s negatives.
 
     ``others``: ``k = min(num_negatives, batch - 1)``, row ``i`` is ``i+1, ..., i+k`` modulo the
-    batch (never ``i``). ``batch``: ``k = min(num_negatives, batch)`` indices drawn once by
-    ``torch.randperm`` and repeated on every row.
+    batch (never ``i``). ``batch``: ``k = min(num_negatives, batch)``, every row is ``0, ..., k-1``
+    (the set the official ``lr[randperm(neg_num)]`` takes).
     """
     if num_negatives < 1:
         raise DistillsrError(f"the contrastive loss needs at least one negative, got num_negatives={num_negatives}")
@@ -82,7 +86,7 @@ def negative_indices(batch: int, num_negatives: int, choice: str, *, device: tor
         rows = torch.arange(batch).unsqueeze(1)
         return ((rows + 1 + torch.arange(k).unsqueeze(0)) % batch).to(device)
     if choice == "batch":
-        chosen = torch.randperm(batch)[: min(num_negatives, batch)]
+        chosen = torch.arange(min(num_negatives, batch))
         return chosen.unsqueeze(0).expand(batch, -1).to(device)
     raise DistillsrError(f"unknown negatives choice {choice!r}; choose {' or '.join(NEGATIVE_CHOICES)}")
 
@@ -135,8 +139,8 @@ class ContrastiveLoss:
         *,
         weight: float = 200.0,
         num_negatives: int = 10,
-        negatives: str = "others",
-        imagenet_norm: bool = True,
+        negatives: str = "batch",
+        imagenet_norm: bool = False,
         layer_weights: Sequence[float] = LAYER_WEIGHTS,
     ) -> None:
         if negatives not in NEGATIVE_CHOICES:
@@ -151,7 +155,7 @@ class ContrastiveLoss:
         self.layer_weights = tuple(layer_weights)
 
     def vgg_input(self, images: torch.Tensor) -> torch.Tensor:
-        """[0, 1] RGB as VGG gets it: ImageNet-normalised, or 0-255 (the official omission)."""
+        """[0, 1] RGB as VGG gets it: 0-255 (the official code), or ImageNet-normalised."""
         if not self.imagenet_norm:
             return images * 255.0
         mean = images.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
@@ -170,8 +174,6 @@ class ContrastiveLoss:
         rank, ranks = group_rank_and_size()
         lr, mine = gather_batch(outputs.lr.detach(), rank, ranks)  # the whole step's LR under DDP
         everyone = negative_indices(lr.shape[0], self.num_negatives, self.negatives, device=anchor.device)
-        if self.negatives == "batch":  # a random draw: rank 0's for all (``others`` is the same everywhere)
-            everyone = same_on_every_rank(everyone, ranks)
         indices = everyone[mine]  # (n, k) into lr
         needed, indices = torch.unique(indices, return_inverse=True)  # upsample and embed each negative once
         blurry = F.interpolate(lr[needed], size=anchor.shape[-2:], mode="bicubic", align_corners=False)

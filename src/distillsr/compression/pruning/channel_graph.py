@@ -24,6 +24,7 @@ class ChannelGraph:
     members: dict[int, Member] = field(default_factory=dict)
     member_nodes: dict[Member, int] = field(default_factory=dict)
     reasons: dict[int, str] = field(default_factory=dict)
+    fixed: set[int] = field(default_factory=set)  # flagged nodes whose class may not even be reordered
     layer_order: dict[str, int] = field(default_factory=dict)  # module path -> first use in the trace
 
     def new_nodes(self, count: int) -> list[int]:
@@ -59,9 +60,17 @@ class ChannelGraph:
         for x, y in zip(a, b, strict=True):
             self.union(x, y)
 
-    def flag(self, nodes: list[int], reason: str) -> None:
+    def flag(self, nodes: list[int], reason: str, *, order_only: bool = False) -> None:
+        """Make ``nodes``' classes unprunable for ``reason``; unless ``order_only``, not reorderable either."""
         for node in nodes:
             self.reasons.setdefault(node, reason)
+            if not order_only:
+                self.fixed.add(node)
+
+    def permutable_roots(self) -> set[int]:
+        """Roots of the classes that may be reordered: none of their nodes is fixed."""
+        fixed_roots = {self.find(node) for node in self.fixed}
+        return {self.find(node) for node in self.members} - fixed_roots
 
     def classes(self) -> tuple[dict[int, list[Member]], dict[int, str]]:
         """Members of each class (by root) and the first reason each flagged class has."""

@@ -1,7 +1,7 @@
 """ψ, the fine-tuning between pruning steps, built from the training engine's own pieces.
 
-The patches come from :class:`~distillsr.data.training.PairedTrainingSet` through the resumable
-loader, and every step runs :func:`~distillsr.training.loop.run_loop`: the same loop, losses and
+The patches come from a :class:`~distillsr.data.training.PairedTrainingSet` (a recipe's own, with
+its degradation, or one made from HR folders) through the resumable loader, and every step runs :func:`~distillsr.training.loop.run_loop`: the same loop, losses and
 schedules as ``distillsr train``, with none of a recipe's files. One batch stream serves all
 steps, so consecutive fine-tunes see new patches rather than the same first ones again.
 
@@ -75,9 +75,13 @@ def teacher_forward(teacher: SRModel) -> Callable:
 
 
 def make_finetuner(
-    settings: FinetuneSettings, scale: int, device: torch.device, teacher: SRModel | None = None
+    settings: FinetuneSettings, scale: int, device: torch.device, teacher: SRModel | None = None, *, dataset=None
 ) -> Callable[[SRModel, int], dict]:
-    """``finetune(model, step)``: ``settings.iterations`` of training on ``model`` in place."""
+    """``finetune(model, step)``: ``settings.iterations`` of training on ``model`` in place.
+
+    ``dataset``: the patches to train on (a recipe passes its own, so a BD or DN recipe fine-tunes
+    on its degradation); None makes BI patches of ``settings.hr_folders``.
+    """
     from distillsr.data.loader import iterate_batches, make_loader
     from distillsr.training.loop import (
         LoopHooks,
@@ -92,10 +96,12 @@ def make_finetuner(
 
     if settings.iterations < 1:
         raise DistillsrError(f"fine-tuning needs at least one iteration, got {settings.iterations}")
-    for folder in settings.hr_folders:
-        if not Path(folder).is_dir():
-            raise DistillsrError(f"training folder {folder} does not exist")
-    loader, sampler = make_loader(_training_set(settings, scale), settings.batch_size, seed=settings.seed)
+    if dataset is None:
+        for folder in settings.hr_folders:
+            if not Path(folder).is_dir():
+                raise DistillsrError(f"training folder {folder} does not exist")
+        dataset = _training_set(settings, scale)
+    loader, sampler = make_loader(dataset, settings.batch_size, seed=settings.seed)
     batches = iterate_batches(loader, sampler)
     recipe = StepRecipe([PixelLoss(settings.loss)], teacher_forward(teacher) if teacher is not None else None)
     schedule = Schedule("cosine", settings.lr, settings.iterations, min_lr=settings.lr * 0.01)
@@ -118,17 +124,8 @@ def make_finetuner(
     return finetune
 
 
-def calibration_batch(folders: list[str], scale: int, count: int = 16, lr_patch_size: int = 48, seed: int = 0) -> torch.Tensor:
-    """``count`` LR patches in [0, 1] from HR folders (BI-degraded, seeded crops, no flips): what
-    the data-aware ranking measures channel activations on."""
-    from distillsr.data.training import PairedTrainingSet
-
-    dataset = PairedTrainingSet(folders, scale, lr_patch_size=lr_patch_size, augment=False, seed=seed)
-    return torch.stack([dataset[index % len(dataset)]["lr"] for index in range(count)])
-
-
-def make_validator(folder: str, scale: int, protocol: str = "classic") -> Callable[[SRModel], float]:
-    """Mean PSNR of a model on one benchmark folder (LR made by MATLAB bicubic, or stored LR)."""
+def make_validator(folder: str, scale: int, protocol: str = "classic", degradation: str = "BI") -> Callable[[SRModel], float]:
+    """Mean PSNR of a model on one benchmark folder (LR made by ``degradation``, or stored LR)."""
     from distillsr.data.benchmark import BenchmarkSet
     from distillsr.data.lr_cache import LRCache
     from distillsr.evaluation.runner import evaluate_set
@@ -136,7 +133,7 @@ def make_validator(folder: str, scale: int, protocol: str = "classic") -> Callab
     from distillsr.metrics.protocols import get_protocol
 
     scoring = get_protocol(protocol)
-    benchmark = BenchmarkSet(folder, scale, get_degradation("BI", scale), cache=LRCache())
+    benchmark = BenchmarkSet(folder, scale, get_degradation(degradation, scale), cache=LRCache())
 
     def validate(model: SRModel) -> float:
         model.network.eval()

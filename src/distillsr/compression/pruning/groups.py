@@ -43,6 +43,7 @@ class ChannelGroup:
     channels: tuple[Channel, ...]
     layers: tuple[LayerRole, ...]  # in trace order
     reason: str | None = None
+    reorderable: bool = False  # the channels may be permuted among themselves (every prunable group may)
 
     @property
     def width(self) -> int:
@@ -79,6 +80,7 @@ def find_groups(network: nn.Module, example: torch.Tensor | None = None, *, expl
     graph, order = trace_channels(network, example if example is not None else example_input(network))
     rank = {path: position for position, path in enumerate(order)}
     by_root, flagged = graph.classes()
+    permutable = graph.permutable_roots()
     buckets: dict[tuple, list[tuple[int, list[Member]]]] = {}
     for root, members in by_root.items():
         signature = tuple(sorted(Counter((path, role) for path, role, _ in members).items()))
@@ -95,9 +97,11 @@ def find_groups(network: nn.Module, example: torch.Tensor | None = None, *, expl
         channels.sort(key=lambda channel: [channel.indices[key] for key in layers])
         reasons = [flagged[root] for root, _ in classes if root in flagged]
         reason = reasons[0] if reasons else None
-        if reason is None and not any(role == "out" for _, role in layers):
+        produced = any(role == "out" for _, role in layers)
+        if reason is None and not produced:
             reason = "no layer of the network produces these channels"
-        groups.append(ChannelGroup("", tuple(channels), layers, reason))
+        reorderable = produced and all(root in permutable for root, _ in classes)
+        groups.append(ChannelGroup("", tuple(channels), layers, reason, reorderable))
     groups.sort(key=lambda group: [rank[path] for path, _ in group.layers][:1] + [group.channels[0].indices[group.layers[0]][0]])
     named = _name_groups(groups)
     for group in named if explain else ():
@@ -118,7 +122,7 @@ def _name_groups(groups: list[ChannelGroup]) -> list[ChannelGroup]:
             found = sorted(index for channel in group.channels for index in channel.indices[key])
             span = f"{found[0]}:{found[-1] + 1}" if found == list(range(found[0], found[-1] + 1)) else ",".join(map(str, found))
             name = f"{path}.{role}[{span}]"
-        named.append(ChannelGroup(name, group.channels, group.layers, group.reason))
+        named.append(ChannelGroup(name, group.channels, group.layers, group.reason, group.reorderable))
     return named
 
 

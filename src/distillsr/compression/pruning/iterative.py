@@ -4,7 +4,10 @@ Each step re-derives the channel groups of the current network, removes the weak
 fraction of every prunable group, lets the caller fine-tune (ψ), and measures. It stops at a
 cost target (parameters, or MACs at 3x256x256: the last step removes only what lands on it) or
 when the validation PSNR has dropped more than ``max_drop`` dB below the unpruned model's; the
-model returned is the last one meeting every constraint.
+model returned is the last one meeting every constraint. With a
+:class:`~.calibration.QualityFloor`, every step's model (after its fine-tuning) is run on the
+calibration images and one that is non-finite or below bicubic ends the run with
+:class:`~.calibration.PruneRefused`, so no caller can write it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from distillsr.compression.pruning.calibration import QualityFloor
 from distillsr.compression.pruning.costs import CostModel, narrowed
 from distillsr.compression.pruning.groups import (
     example_input,
@@ -81,6 +85,7 @@ class PruneStep:
     macs: int
     psnr: float | None = None
     widths: dict[str, int] = field(default_factory=dict)  # prunable group -> width after the step
+    calibration_psnr: float | None = None  # on the floor's calibration patches, when a floor is set
 
 
 @dataclass
@@ -95,7 +100,10 @@ Finetune = Callable[[SRModel, int], object]
 Validate = Callable[[SRModel], float]
 
 
-def measure_step(model: SRModel, index: int, fraction: float, validate: Validate | None) -> PruneStep:
+def measure_step(
+    model: SRModel, index: int, fraction: float, validate: Validate | None, floor: QualityFloor | None = None
+) -> PruneStep:
+    """The step's costs, group widths and scores; ``floor`` refuses a model below bicubic (raises)."""
     from distillsr.efficiency import count_ops, count_parameters
 
     network = model.network
@@ -110,7 +118,14 @@ def measure_step(model: SRModel, index: int, fraction: float, validate: Validate
         macs=count_ops(network, shape, device=reference.device).macs,
         psnr=validate(model) if validate is not None else None,
         widths={group.name: group.width for group in groups},
+        calibration_psnr=_check_floor(floor, model, index) if floor is not None else None,
     )
+
+
+def _check_floor(floor: QualityFloor, model: SRModel, index: int) -> float:
+    if index == 0:
+        return floor.check(model, f"the unpruned {model.name}", "are these the right weights for this model and scale?")
+    return floor.check(model, f"{model.name} after pruning step {index}")
 
 
 def _side(model: SRModel) -> int:
@@ -126,6 +141,7 @@ def prune_iteratively(
     *,
     criterion: Criterion | None = None,
     on_step: Callable[[PruneStep], None] | None = None,
+    floor: QualityFloor | None = None,
 ) -> PruneResult:
     """Prune a copy of ``model`` step by step until ``target``; ``model`` itself is not changed.
 
@@ -133,7 +149,9 @@ def prune_iteratively(
     with or without a teacher: the caller decides). ``validate(model)`` returns a PSNR; it is
     required for ``max_drop``. ``criterion(network)`` gives per-layer channel importance for the
     ranking (default: L2 filter norms; :func:`~.ranking.activation_importance` is the data-aware
-    one). ``on_step`` sees every step's record as soon as it is measured.
+    one). ``on_step`` sees every step's record as soon as it is measured. ``floor`` checks every
+    step's model (the unpruned one first) and raises :class:`~.calibration.PruneRefused` at the first
+    that is non-finite or below bicubic.
     """
     if not 0 < step < 1:
         raise DistillsrError(f"the pruning step must be a fraction in (0, 1), got {step}")
@@ -147,7 +165,7 @@ def prune_iteratively(
     costs = CostModel.measure(network, (1, in_channels, 256, 256))
     report = on_step or (lambda record: None)
 
-    steps = [measure_step(current, 0, 0.0, validate)]
+    steps = [measure_step(current, 0, 0.0, validate, floor)]
     report(steps[0])
     base_psnr = steps[0].psnr
     kept_state = copy.deepcopy(network) if target.max_drop is not None else None
@@ -176,7 +194,7 @@ def prune_iteratively(
         if finetune is not None:
             finetune(current, index)
             network.eval()
-        record = measure_step(current, index, len(removal) / prunable, validate)
+        record = measure_step(current, index, len(removal) / prunable, validate, floor)
         steps.append(record)
         report(record)
         if target.max_drop is not None and base_psnr - record.psnr > target.max_drop:

@@ -206,6 +206,18 @@ class ChannelTracer(TorchFunctionMode):
                     self.opaque(name, [source], [piece], "(changed the channel axis)")
             return
         # The split sizes are fixed in the model's code: pruning the source would shift every piece.
+        # Each piece is still the source's channels at known offsets, so channels may be reordered
+        # inside a piece (an order-only flag), when the pieces tile the source in order.
+        reason = f"{name} splits the channels at sizes fixed in the code"
+        nodes = self.channels(source)
+        sizes = [piece.shape[1] if piece.ndim >= 2 else 0 for piece in outputs]
+        if name in ("split", "split_with_sizes", "chunk", "tensor_split") and sum(sizes) == len(nodes) and all(sizes):
+            self.graph.flag(nodes, reason, order_only=True)
+            offset = 0
+            for piece, size in zip(outputs, sizes):
+                self.alias(piece, nodes[offset : offset + size])
+                offset += size
+            return
         self.opaque(name, [source], outputs, "splits the channels at sizes fixed in the code")
 
     def _cat(self, name: str, args: tuple, kwargs: dict, out: torch.Tensor) -> None:
@@ -226,18 +238,34 @@ class ChannelTracer(TorchFunctionMode):
         self.opaque(name, pieces, [out])
 
     def _pixel_shuffle(self, name: str, args: tuple, kwargs: dict, out: torch.Tensor) -> None:
-        self.opaque(name, [args[0]], [out], "(moves channels into pixels: its channels are the image's)")
+        """``pixel_shuffle(r)``: output channel ``c`` is made of input channels ``c r^2 ... c r^2 + r^2 - 1``,
+        so those ``r^2`` go together (a conv feeding it loses ``r^2`` filters per channel)."""
+        source = args[0]
+        if name != "pixel_shuffle" or source.ndim != 4 or out.ndim != 4:
+            self.opaque(name, [source], [out], "(moves pixels into channels)")
+            return
+        nodes = self.channels(source)
+        factor = len(nodes) // out.shape[1]
+        if factor * out.shape[1] != len(nodes):
+            self.opaque(name, [source], [out], "(moves channels into pixels)")
+            return
+        for offset in range(1, factor):
+            self.graph.union_all(nodes[::factor], nodes[offset::factor])
+        self.alias(out, nodes[::factor])
 
     def _layer(self, weight: object, kind: type, name: str) -> tuple[str, nn.Module] | None:
         """The plain layer owning ``weight``; None for anything else.
 
-        A subclass with its own ``forward`` (a slimmable conv that runs at a chosen width, say)
-        may compute its shapes from attributes the pruner does not know, so it is not trusted.
+        A subclass with its own ``forward`` may compute its shapes from attributes the pruner does
+        not know, so it is not trusted. The one exception is a slimmable conv caught using its
+        whole kernel (the identity check below: at full width it is a plain conv): its channels
+        may be reordered but never removed, since its width switching counts them (the caller
+        flags them order-only).
         """
         owner = self.owners.get(id(weight))
         if owner is None or not isinstance(owner[1], kind) or owner[1].weight is not weight:
             return None
-        if type(owner[1]).forward is not kind.forward:
+        if type(owner[1]).forward is not kind.forward and not _slimmable(owner[1]):
             return None
         return owner
 
@@ -249,9 +277,12 @@ class ChannelTracer(TorchFunctionMode):
         if owner is None or (bias is not None and owner[1].bias is not bias):
             self.opaque(name, [source], [out], "(a convolution that is not a plain nn.Conv2d's own)")
             return
-        path, _ = owner
+        path, layer = owner
         inputs = self.channels(source)
         outputs = [self.graph.member(path, "out", o) for o in range(out.shape[1])]
+        if _slimmable(layer):
+            why = f"{path} is a slimmable conv (its widths count its channels: reorderable, not removable)"
+            self.graph.flag(outputs + [self.graph.member(path, "in", i) for i in range(len(inputs))], why, order_only=True)
         if groups == 1:
             self.graph.union_all(inputs, [self.graph.member(path, "in", i) for i in range(len(inputs))])
         elif groups == len(inputs) == len(outputs):  # depthwise: channel c reads only channel c
@@ -282,6 +313,12 @@ class ChannelTracer(TorchFunctionMode):
         nodes = self.channels(source)
         self.graph.union_all(nodes, [self.graph.member(path, "bn", c) for c in range(len(nodes))])
         self.alias(out, nodes)
+
+
+def _slimmable(layer: nn.Module) -> bool:
+    from distillsr.nn.slimmable import SlimmableConv2d
+
+    return isinstance(layer, SlimmableConv2d)
 
 
 def _tensors_in(value: Any, kwargs: dict) -> list[torch.Tensor]:

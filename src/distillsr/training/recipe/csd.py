@@ -32,6 +32,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar, Literal
 
+from distillsr.compression.pruning.criteria import DEFAULT_CRITERION
 from distillsr.config.errors import ConfigError
 from distillsr.config.schema import doc
 from distillsr.training.recipe.checks import require
@@ -62,12 +63,13 @@ class SelfDistillStageConfig(TrainStageConfig):
                      "against distillsr's [0, 1] losses; 0 trains without it", aliases=("contra_lambda",))
     )
     num_negatives: int = field(default=10, metadata=doc("negatives per anchor (CSD README: 10)", aliases=("neg_num",)))
-    negatives: Literal["others", "batch"] = field(
-        default="others",
-        metadata=doc("others: bicubic LR of the other images of the batch; batch: the official random draw, own image possible"),
+    negatives: Literal["batch", "others"] = field(
+        default="batch",
+        metadata=doc("batch: the official set, the batch's first num_negatives LR images for every anchor (own image "
+                     "possible); others: the other images of the anchor's batch"),
     )
     imagenet_norm: bool = field(
-        default=True, metadata=doc("ImageNet mean/std before VGG; false: the official 0-255 values without normalisation")
+        default=False, metadata=doc("false: the official 0-255 values straight into VGG; true: ImageNet mean/std first")
     )
     layer_weights: tuple[float, ...] = field(
         default_factory=_csd_layer_weights,
@@ -78,6 +80,12 @@ class SelfDistillStageConfig(TrainStageConfig):
         metadata=doc(f"torchvision-layout VGG-19 file; null: download vgg19-dcbb9e9d.pth once; {RANDOM_VGG}: untrained (not CSD's loss)"),
     )
     vgg_sha256: str | None = field(default=None, metadata=doc("full sha256 the vgg_weights file must have"))
+    reorder: Literal["sensitivity", "taylor", "activation", "l2", "none"] = field(
+        default=DEFAULT_CRITERION,
+        metadata=doc("before training, sort every channel group by this pruning criterion (on 16 training patches, "
+                     "at full width), so each narrow width starts from the best channels, not the first ones; the "
+                     "full-width network is unchanged. none: keep the order (CSD's code)"),
+    )
 
     @property
     def teachers(self) -> tuple[float, ...]:

@@ -17,6 +17,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal
 
+from distillsr.compression.pruning.criteria import CRITERIA, DEFAULT_CRITERION
 from distillsr.config.schema import doc
 from distillsr.training.recipe.checks import positive, require
 from distillsr.training.recipe.distill import TeacherConfig
@@ -42,8 +43,15 @@ class PruneStageConfig(StageConfig):
         default_factory=dict,
         metadata=doc("exact widths per channel group (name or glob, e.g. 'block_*.c1_r': 38); `-v` lists the groups"),
     )
-    criterion: Literal["l2", "activation"] = field(
-        default="l2", metadata=doc("ranking: l2 (filter norms, DIPNet) or activation (output RMS on training patches)")
+    criterion: Literal["taylor", "activation", "l2"] = field(
+        default=DEFAULT_CRITERION,
+        metadata=doc("ranking: taylor (first-order loss change, default) or activation (output RMS), both on 16 of "
+                     "the recipe's training patches; l2 (filter norms, DIPNet's choice)"),
+    )
+    bicubic_floor: bool = field(
+        default=True,
+        metadata=doc("stop the run when a step's model is non-finite or below bicubic on those patches; false: go on "
+                     "(later stages may recover it)"),
     )
     finetune_iterations: int = field(default=0, metadata=doc("psi: fine-tuning iterations after each step; 0 for none"))
     lr: float = field(default=1e-4, metadata=doc("fine-tuning learning rate (Adam, cosine decay within each step)"))
@@ -51,7 +59,12 @@ class PruneStageConfig(StageConfig):
     lr_patch_size: int | None = field(default=None, metadata=doc("fine-tuning LR patch side; null: data.train.lr_patch_size"))
     batch_size: int | None = field(default=None, metadata=doc("fine-tuning batch; null: data.train.batch_size"))
     teacher: TeacherConfig | None = field(
-        default=None, metadata=doc("fine-tune against this teacher's output (enhanced HR) instead of the ground truth")
+        default=None, metadata=doc("fine-tune against this teacher's output (enhanced HR); null: see self_teacher")
+    )
+    self_teacher: bool = field(
+        default=True,
+        metadata=doc("with no teacher, fine-tune against the unpruned network's own output (DIPNet's enhanced HR, "
+                     "from the model itself); false: against the ground truth"),
     )
 
     def __post_init__(self) -> None:
@@ -69,6 +82,7 @@ class PruneStageConfig(StageConfig):
         positive(self.lr, "lr")
         positive(self.lr_patch_size, "lr_patch_size")
         positive(self.batch_size, "batch_size")
+        require(self.criterion in CRITERIA, "criterion", f"must be one of {', '.join(CRITERIA)}, got {self.criterion!r}")
 
     def check_in_recipe(self, recipe: RecipeConfig, index: int) -> None:
         require(self.max_drop is None or bool(recipe.data.val.folders), f"stages.{index}.max_drop",

@@ -9,6 +9,8 @@ schedule, EMA, patches and loss terms, resumable at any iteration. A stage that 
 * :meth:`TrainStage.forward` — what one forward pass of the network and the stage's
   :meth:`~distillsr.training.stages.base.StageKind.owned_modules` computes (only used when the
   stage owns modules: it runs inside the module DDP wraps);
+* :meth:`TrainStage.begin` — change the network before the optimizer and the weight average are
+  made from it (e.g. reorder its channels), once its starting weights are in place;
 * :meth:`TrainStage.prepare` — work before the first iteration, on a fresh start or a resume
   (e.g. load a teacher).
 
@@ -58,6 +60,13 @@ class TrainStage(StageKind):
         """One forward pass of the network and the owned modules: what ``model(lr)`` returns in a step."""
         return network(lr)
 
+    def begin(self, context: StageContext, config: TrainStageConfig, network: nn.Module, resume: dict | None) -> None:
+        """Change ``network`` in place before the optimizer and EMA see it; the default changes nothing.
+
+        Called once the starting weights are loaded (``init:`` or the previous stage's). A resumed
+        stage loads its saved weights after this, so a change here only matters on a fresh start.
+        """
+
     def prepare(self, context: StageContext, config: TrainStageConfig, network: nn.Module, resume: dict | None) -> None:
         """Work before the first iteration (fresh start and resume alike); the default has none."""
 
@@ -73,6 +82,7 @@ class TrainStage(StageKind):
             load_initial_weights(
                 context, network, config.init, strict=config.strict, where=f"stages.{index}.init", scale=config.init_scale
             )
+        self.begin(context, config, network, resume)
         if config.channels_last:
             network = network.to(memory_format=torch.channels_last)
         owned = {name: module.to(context.device) for name, module in self.owned_modules(context, config, network).items()}
