@@ -27,6 +27,7 @@ stages:
   - kind: prune
     step: 0.25
     widths: {{conv_1: 10, "block_*.c1_r": 8}}
+    bicubic_floor: false
     finetune_iterations: 2
     lr_patch_size: 16
     batch_size: 4
@@ -78,6 +79,44 @@ def test_max_drop_needs_a_validation_folder(tmp_path, images):
         'widths: {conv_1: 10, "block_*.c1_r": 8}', "max_drop: 0.5")
     with pytest.raises(DistillsrError, match="needs a validation folder"):
         parse_recipe(text)
+
+
+def test_the_floor_stops_a_recipe_whose_prune_stage_starts_below_bicubic(tmp_path, images, capsys):
+    """A 4-iteration random DIPNet is far below bicubic: with the floor on (the default) the run stops there."""
+    text = RECIPE.format(out=tmp_path / "floor", images=images).replace("bicubic_floor: false", "bicubic_floor: true")
+    recipe = tmp_path / "floor.yaml"
+    recipe.write_text(text)
+    assert main(["train", str(recipe)]) == 1
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "below bicubic's" in line and "the recipe's training patches" in line
+    assert not (tmp_path / "floor" / "models" / "final.safetensors").exists()
+
+
+@pytest.mark.parametrize("degradation", ["BD", "DN"])
+def test_the_prune_stage_ranks_and_finetunes_on_the_recipes_degradation(tmp_path, images, monkeypatch, degradation):
+    """A BD/DN recipe's prune stage must see BD/DN patches, not BI ones made from the HR folders."""
+    import distillsr.compression.pruning.calibration as calibration
+    import distillsr.compression.pruning.finetune as finetune
+
+    seen: dict[str, str] = {}
+    make_finetuner, from_dataset = finetune.make_finetuner, calibration.CalibrationSet.from_dataset
+
+    def spy_finetuner(settings, scale, device, teacher=None, *, dataset=None):
+        seen["finetune"] = dataset.degradation.name if dataset is not None else "BI (HR folders)"
+        return make_finetuner(settings, scale, device, teacher, dataset=dataset)
+
+    def spy_calibration(dataset, *args, **kwargs):
+        seen["calibration"] = dataset.degradation.name
+        return from_dataset(dataset, *args, **kwargs)
+
+    monkeypatch.setattr(finetune, "make_finetuner", spy_finetuner)
+    monkeypatch.setattr(calibration.CalibrationSet, "from_dataset", staticmethod(spy_calibration))
+    text = RECIPE.format(out=tmp_path / "deg", images=images).replace(
+        "lr_patch_size: 16, batch_size: 4", f"degradation: {degradation}, lr_patch_size: 16, batch_size: 4")
+    recipe = tmp_path / "deg.yaml"
+    recipe.write_text(text)
+    assert main(["train", str(recipe), "-q"]) == 0
+    assert seen == {"finetune": degradation, "calibration": degradation}
 
 
 def test_pruning_to_widths_then_training_on_and_a_resume_replays_the_widths(tmp_path, images, monkeypatch):
