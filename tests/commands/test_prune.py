@@ -107,7 +107,7 @@ def test_a_model_below_bicubic_is_refused_in_one_line_and_nothing_is_written(set
 
 
 def test_the_default_run_prunes_a_real_model_on_the_shipped_photos_and_checks_every_step(tmp_path, capsys):
-    """The built-in x2 model, no images given: Taylor ranking on the shipped photos, each step above bicubic."""
+    """The built-in x2 model, no images given: sensitivity ranking on the shipped photos, each step above bicubic."""
     from distillsr.compression.pruning.calibration import CalibrationSet
     from distillsr.data.samples import calibration_folder
 
@@ -117,7 +117,7 @@ def test_the_default_run_prunes_a_real_model_on_the_shipped_photos_and_checks_ev
     out = tmp_path / "smaller.safetensors"
     assert main(["prune", "-w", str(builtin_file(2)), "--target-params", str(int(params * 0.9)), "-o", str(out)]) == 0
     printed = capsys.readouterr()
-    assert "ranking channels by taylor" in printed.err and "the shipped calibration photos" in printed.err
+    assert "ranking channels by sensitivity" in printed.err and "the shipped calibration photos" in printed.err
     rows = [line.split() for line in printed.out.splitlines()[1:-1]]
     calibration = CalibrationSet.shipped(2)
     assert all(float(row[4]) > calibration.bicubic_psnr for row in rows)

@@ -1,7 +1,7 @@
 """``distillsr prune``: iterative structured pruning of a trained model into a smaller dense one.
 
 Each step removes the weakest ``--step`` fraction of every channel group (groups derived from the
-model, channels ranked by ``--criterion``: first-order Taylor on calibration patches by default),
+model, channels ranked by ``--criterion``: the output change they cause, estimated on calibration patches, by default),
 optionally fine-tunes for ``--finetune-iters`` iterations on ``--data`` towards the unpruned
 model's own output (DIPNet's enhanced HR; ``--teacher`` names another model, ``--teacher none``
 trains on the ground truth), and prints params, MACs, the PSNR on the calibration patches and on
@@ -166,8 +166,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                       help="prune while the --val PSNR stays within DB dB of the unpruned model's")
     pr.add_argument("--step", type=fraction, default=0.1, help="fraction of every group removed per step (DIPNet: 0.3125)")
     pr.add_argument("--criterion", choices=list(CRITERIA), default=DEFAULT_CRITERION,
-                    help="rank channels by the first-order Taylor estimate of the loss change (default), by their "
-                         "activations (both on the calibration patches), or by L2 filter norms (DIPNet's choice)")
+                    help="rank channels by the output change their removal causes (sensitivity, default), the "
+                         "first-order Taylor estimate of the loss change, their activations (all on the calibration "
+                         "patches), or by L2 filter norms (DIPNet's choice)")
     pr.add_argument("--finetune-iters", type=non_negative_int, default=0, metavar="N",
                     help="fine-tuning iterations after every step (0: none)")
     pr.add_argument("--data", action="append", metavar="DIR",

@@ -150,6 +150,7 @@ def make_criterion(name: str, calibration: CalibrationSet | None, input_range: f
         return functools.partial(taylor_importance, lr=calibration.lr, hr=calibration.hr, input_range=input_range)
     if name == "sensitivity":
         return functools.partial(sensitivity_importance, lr=calibration.lr, input_range=input_range)
+
     raise DistillsrError(f"unknown pruning criterion {name!r}; choose {', '.join(CRITERIA)}")
 
 

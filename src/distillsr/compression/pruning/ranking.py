@@ -21,6 +21,10 @@ filter of ordinary norm but large DC gain that carries the image itself through 
   of a tied channel add their signed terms *per image* (zeroing the channel zeroes all of them at
   once) before the absolute value and the mean over images.
 
+* :func:`sensitivity_importance` (the default): the first-order change of the *output*, not of
+  the loss, estimated with random projections; it does not vanish where a trained model's loss
+  is flat, which is where Taylor can rank a load-bearing channel low.
+
 Which one is the default is decided by measurement (``benchmarks/prune_criteria.py``; the
 table is in the README).
 """

@@ -43,10 +43,10 @@ class PruneStageConfig(StageConfig):
         default_factory=dict,
         metadata=doc("exact widths per channel group (name or glob, e.g. 'block_*.c1_r': 38); `-v` lists the groups"),
     )
-    criterion: Literal["taylor", "activation", "l2"] = field(
+    criterion: Literal["sensitivity", "taylor", "activation", "l2"] = field(
         default=DEFAULT_CRITERION,
-        metadata=doc("ranking: taylor (first-order loss change, default) or activation (output RMS), both on 16 of "
-                     "the recipe's training patches; l2 (filter norms, DIPNet's choice)"),
+        metadata=doc("ranking: sensitivity (the output change, default), taylor (first-order loss change) or "
+                     "activation (output RMS), on 16 of the recipe's training patches; l2 (filter norms, DIPNet's choice)"),
     )
     bicubic_floor: bool = field(
         default=True,
