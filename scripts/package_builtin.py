@@ -89,7 +89,7 @@ def main() -> None:
         save_checkpoint,
     )
     from distillsr.efficiency import count_ops, count_parameters
-    from distillsr.training.recipe import load_recipe
+    from distillsr.stages import load_recipe
 
     source = args.run / "models" / f"{args.pick}.safetensors"
     info, tensors = read_checkpoint(source)

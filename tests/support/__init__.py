@@ -64,7 +64,7 @@ def load_shipped_recipe(path: Path):
     ``weights:``) that is absent skips (fails under CI), as a user's clone has no ``../shared``."""
     import re
 
-    from distillsr.training.recipe import load_recipe
+    from distillsr.stages import load_recipe
 
     settings = "\n".join(line.split(" #")[0] for line in Path(path).read_text().splitlines())
     for target in re.findall(r"\.\./shared/[^\s,}\]]+\.(?:pth|pt|safetensors)", settings):

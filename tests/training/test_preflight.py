@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from distillsr.errors import DataError, DistillsrError
+from distillsr.stages import parse_recipe
 from distillsr.training.preflight import check_recipe_paths, sub_image_root
-from distillsr.training.recipe import parse_recipe
 
 
 def _image(path: Path, size: int = 16) -> None:

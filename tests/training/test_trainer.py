@@ -273,15 +273,9 @@ def test_train_then_reparameterize_writes_a_deploy_model(tmp_path, images):
 # --- a stage that changes the architecture is replayed on resume ---------------------------
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class GrowStageConfig(StageConfig):
-    kind: ClassVar[str] = "grow"
-
-
 class GrowStage(StageKind):
     """Adds a block (what a prune stage does the other way round): the new shape is a weights-free record."""
 
-    config = GrowStageConfig
     replays: ClassVar[list] = []
 
     @staticmethod
@@ -302,13 +296,17 @@ class GrowStage(StageKind):
         return self._build(network, record["num_blocks"])
 
 
-def test_a_resumed_run_replays_the_architecture_a_finished_stage_changed(tmp_path, images, monkeypatch):
-    from distillsr.checkpoints.model_loading import load_model
-    from distillsr.training import trainer
-    from distillsr.training.recipe import load_recipe
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GrowStageConfig(StageConfig):
+    kind: ClassVar[str] = "grow"
+    runner: ClassVar[type] = GrowStage  # the options name their runner: the session needs no table
 
-    real = trainer.stage_kind
-    monkeypatch.setattr(trainer, "stage_kind", lambda kind: GrowStage() if kind == "grow" else real(kind))
+
+def test_a_resumed_run_replays_the_architecture_a_finished_stage_changed(tmp_path, images):
+    from distillsr.checkpoints.model_loading import load_model
+    from distillsr.stages import load_recipe
+    from distillsr.training import trainer
+
     base = load_recipe(training_recipe(tmp_path, images, tmp_path / "grown", iterations=3, ema="null"))
     recipe = dataclasses.replace(base, stages=(base.stages[0], GrowStageConfig(), base.stages[0]))
     reference = trainer.TrainingSession(recipe, device="cpu", progress=False).run()
@@ -386,7 +384,7 @@ def test_an_output_folder_under_a_regular_file_is_refused_before_anything_is_mad
 def test_validation_makes_lr_with_the_training_degradation(tmp_path, images, monkeypatch, degradation):
     """A BD recipe validated on bicubic LR would report scores of another task."""
     from distillsr.data import benchmark
-    from distillsr.training.recipe import load_recipe
+    from distillsr.stages import load_recipe
     from distillsr.training.trainer import TrainingSession
 
     recipe = load_recipe(training_recipe(tmp_path, images, tmp_path / "out", val_every=5),

@@ -11,14 +11,19 @@ the run with one line and writes nothing. It stops at ``--target-params``/``--ta
 last step lands on the target) or before the step that loses more than ``--max-drop`` dB on
 ``--val``. The result is an ordinary checkpoint that ``eval``, ``upscale``, ``profile``,
 ``export`` and ``convert`` load like any other.
+
+The criterion, the floor, the fine-tuner and its self-teacher, and the steps are those of a recipe's
+``kind: prune`` stage (:mod:`distillsr.compression.pruning.pruner`); this command only maps its
+arguments to their inputs and prints the table. It does not run the trainer: a one-file result
+needs no experiment folder, training states or recipe.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from distillsr.commands.common import (
     fraction,
@@ -30,6 +35,9 @@ from distillsr.commands.common import (
 from distillsr.compression.pruning.criteria import CRITERIA, DEFAULT_CRITERION
 from distillsr.console import get_logger
 from distillsr.errors import DistillsrError
+
+if TYPE_CHECKING:
+    from distillsr.compression.pruning.pruner import Finetuning
 
 log = get_logger(__name__)
 
@@ -69,26 +77,16 @@ def _row(record, seconds: float) -> str:
             f"{psnr:>10} {seconds:>8.1f}")
 
 
-def _calibration(args: argparse.Namespace, scale: int):
-    """Patches of --data (the training images), else the photos shipped with the package."""
-    from distillsr.compression.pruning.calibration import CalibrationSet
-
-    if args.data:
-        return CalibrationSet.from_folders(args.data, scale, lr_patch_size=args.patch_size, seed=args.seed)
-    return CalibrationSet.shipped(scale)
-
-
-def _finetuner(args: argparse.Namespace, model, device):
+def _finetuning(args: argparse.Namespace, model, device) -> Finetuning:
     """ψ: --finetune-iters iterations on --data after every step, towards the teacher's SR (the
     unpruned model itself unless --teacher names another, or ``none`` for the ground truth)."""
-    import copy
-
     from distillsr import api
-    from distillsr.compression.pruning.finetune import FinetuneSettings, make_finetuner
+    from distillsr.compression.pruning.finetune import FinetuneSettings
+    from distillsr.compression.pruning.pruner import SELF_TEACHER, Finetuning
 
     teacher = None
     if args.teacher in (None, SELF):
-        teacher = dataclasses.replace(model, network=copy.deepcopy(model.network).eval())
+        teacher = SELF_TEACHER
         log.info(f"fine-tuning against the outputs of the unpruned {model.name} (frozen copy; --teacher none: ground truth)")
     elif args.teacher != NO_TEACHER:
         teacher = api.load_model(args.teacher, weights=args.teacher_weights, scale=model.scale, device=str(device))
@@ -97,7 +95,7 @@ def _finetuner(args: argparse.Namespace, model, device):
         hr_folders=tuple(args.data), iterations=args.finetune_iters, batch_size=args.batch_size,
         lr_patch_size=args.patch_size, lr=args.lr, loss=args.loss, seed=args.seed,
     )
-    return make_finetuner(settings, model.scale, device, teacher)
+    return Finetuning(settings, teacher)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
         deployed,
         pruned_checkpoint_info,
     )
-    from distillsr.compression.pruning.calibration import QualityFloor, make_criterion
     from distillsr.compression.pruning.finetune import make_validator
-    from distillsr.compression.pruning.iterative import PruneTarget, prune_iteratively
+    from distillsr.compression.pruning.iterative import PruneTarget
+    from distillsr.compression.pruning.pruner import calibration_patches, prune_model, pruning_tools
     from distillsr.devices import resolve_device
 
     target_path = _check_arguments(args)
@@ -117,17 +115,17 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     model = deployed(load_model(args.model, args.scale, args.weights)).to(device)
     log.info(f"pruning {model.name} x{model.scale} from {args.weights} to {target.describe()}, {args.step:.1%} per step")
-    calibration = _calibration(args, model.scale)
+    calibration = calibration_patches(args.data, model.scale, lr_patch_size=args.patch_size, seed=args.seed)
     log.info(f"calibration: {len(calibration)} patches of {calibration.source} (bicubic {calibration.bicubic_psnr:.2f} dB "
              f"on them); ranking channels by {args.criterion}")
-    finetune = _finetuner(args, model, device) if args.finetune_iters else None
+    finetuning = _finetuning(args, model, device) if args.finetune_iters else None
     validate = make_validator(args.val, model.scale) if args.val else None
-    criterion = make_criterion(args.criterion, calibration, model.input_range)
-    floor = None if args.allow_below_bicubic else QualityFloor(calibration)
+    tools = pruning_tools(model, calibration, criterion=args.criterion, bicubic_floor=not args.allow_below_bicubic,
+                          finetuning=finetuning, device=device)
     started = time.perf_counter()
     print(HEADER, flush=True)
-    result = prune_iteratively(
-        model, args.step, target, finetune, validate, criterion=criterion, floor=floor,
+    result = prune_model(
+        model, tools, step=args.step, target=target, validate=validate,
         on_step=lambda record: print(_row(record, time.perf_counter() - started), flush=True),
     )
     kept = result.steps[result.kept]

@@ -60,10 +60,11 @@ def stopped_message(stopped, session, args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from distillsr.config.errors import ConfigError
     from distillsr.errors import DistillsrError
+    from distillsr.stages import format_recipe, load_recipe
     from distillsr.training.interrupt import StopSignals
     from distillsr.training.logs import text_log
-    from distillsr.training.recipe import format_recipe, load_recipe
     from distillsr.training.trainer import TrainingSession
 
     overrides = list(args.set or [])
@@ -75,10 +76,13 @@ def run(args: argparse.Namespace) -> int:
         print(text, end="")
         return 0
     stop = StopSignals()
-    session = TrainingSession(
-        recipe, device=args.device, resume=args.resume, progress=not args.quiet, recipe_text=text, stop=stop,
-        overwrite=args.overwrite,
-    )
+    try:
+        session = TrainingSession(
+            recipe, device=args.device, resume=args.resume, progress=not args.quiet, recipe_text=text, stop=stop,
+            overwrite=args.overwrite,
+        )
+    except ConfigError as error:  # a stage's pre-run check: name the recipe file, as reading it would
+        raise error.located(str(args.recipe), None) from None
     stop.announce = session.info.is_main
     with text_log(session.output_dir / "train.log", enabled=session.info.is_main) as kept:
         try:

@@ -2,10 +2,16 @@
 
 The session owns what outlives a stage — the model, the output folder, logs, the process group —
 and shares it with the stages through one public
-:class:`~distillsr.training.stages.context.StageContext`. Each stage is run by the class its kind
-names in :data:`~distillsr.training.stages.table.STAGES` (``train`` runs
-:func:`distillsr.training.loop.run_loop`; ``reparameterize`` folds the model, checked). Compression
-stages (distill, prune) are new rows in that table.
+:class:`~distillsr.training.stages.context.StageContext`. Each stage is run by the class its options
+name (:func:`~distillsr.training.stages.runner.stage_runner`: ``train`` runs
+:func:`distillsr.training.loop.run_loop`; ``reparameterize`` folds the model, checked); the session
+knows no table of kinds, so compression stages plug in without it importing them.
+
+Before anything is created, the session asks every stage's runner to check its stage
+(:meth:`~distillsr.training.stages.base.StageKind.check`: a teacher that loads, anchors that
+exist), so a bad stage late in the recipe stops the run before the first one trains. What a
+finished stage hands on comes back in its :class:`~distillsr.training.stages.base.StageResult`;
+the session merges its ``model_kwargs`` into the description of every later model file.
 
 Resuming: the newest training state names its stage; the stages before it are *replayed* (their
 change of architecture re-applied, e.g. the fold, so the saved weights fit), the stage itself
@@ -42,7 +48,7 @@ from distillsr.training.logs import TrainingLog
 from distillsr.training.output_folder import claim_output_folder, newest_state, states_folder
 from distillsr.training.preflight import check_recipe_paths
 from distillsr.training.stages.context import StageContext
-from distillsr.training.stages.table import stage_kind
+from distillsr.training.stages.runner import stage_runner
 from distillsr.training.state import load_training_state
 
 
@@ -95,14 +101,18 @@ class TrainingSession:
         self.stop = stop if stop is not None else StopSignals()
         self.resume_path = self._find_resume(resume)
         check_recipe_paths(recipe)  # before the log below makes the experiment folder
+        self.context = StageContext(  # its log is attached once the folder is claimed: the checks write nothing
+            recipe, device=self.device, process=self.info, stop=self.stop,
+            log=TrainingLog(self.output_dir, enabled=False), progress=self.progress,
+        )
+        self.kinds = [stage_runner(config) for config in recipe.stages]
+        for index, (kind, config) in enumerate(zip(self.kinds, recipe.stages)):
+            kind.check(self.context, index, config)  # before an earlier stage spends hours, and before any file moves
         self.replaced = None if resume is not None else claim_output_folder(
             self.output_dir, overwrite=overwrite, move=self.info.is_main
         )  # before anything of this run is written
-        log = TrainingLog(
+        self.context.log = TrainingLog(
             self.output_dir, tensorboard=recipe.logging.tensorboard, enabled=self.info.is_main and recipe.logging.csv
-        )
-        self.context = StageContext(
-            recipe, device=self.device, process=self.info, stop=self.stop, log=log, progress=self.progress
         )
 
     @property
@@ -177,8 +187,7 @@ class TrainingSession:
             self.log.drop_after(resume_stage, int(resume["iteration"]))
         metrics: dict = {}
         total = 0
-        for index, config in enumerate(self.recipe.stages):
-            kind = stage_kind(config.kind)
+        for index, (kind, config) in enumerate(zip(self.kinds, self.recipe.stages)):
             if index < resume_stage:  # finished before the stop: re-apply its change of architecture only
                 done = (resume.get("finished") or {}).get(str(index), {})
                 network = kind.replay(network, config, done.get("record"))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from distillsr.training.recipe import ConfigError, format_recipe, parse_recipe
-from distillsr.training.recipe.csd import CSDStageConfig, ProCSDStageConfig
+from distillsr.compression.contrastive.config import CSDStageConfig, ProCSDStageConfig
+from distillsr.stages import format_recipe, parse_recipe
+from distillsr.training.recipe import ConfigError
 
 RECIPE = """\
 model: {{name: {model}, scale: 4}}
@@ -27,7 +28,8 @@ def test_csd_defaults_are_the_readme_command():
     stage = _recipe().stages[0]
     assert isinstance(stage, CSDStageConfig)
     assert (stage.student_width, stage.teacher_width, stage.teacher_weight, stage.contrastive_weight) == (0.25, 1.0, 1.0, 200.0)
-    assert (stage.num_negatives, stage.negatives, stage.imagenet_norm, stage.vgg_weights) == (10, "others", True, None)
+    # the official loss: the batch's first neg_num negatives, raw 0-255 values into VGG
+    assert (stage.num_negatives, stage.negatives, stage.imagenet_norm, stage.vgg_weights) == (10, "batch", False, None)
     assert stage.layer_weights == (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
     assert stage.branch_widths == (0.25, 1.0) and stage.positive_width == 1.0
     assert [term.type for term in stage.losses] == ["l1"]
@@ -96,11 +98,11 @@ def test_pro_csd_teachers_must_be_distinct_and_wider():
 
 def test_others_needs_a_batch_of_two_but_the_official_draw_and_no_contrastive_term_do_not():
     with pytest.raises(ConfigError, match=r"data.train.batch_size.*batch of 2 or more"):
-        _recipe(batch=1)
+        _recipe(batch=1, negatives="others")
     with pytest.raises(ConfigError, match=r"stages.0.batch_size.*batch of 2 or more"):
-        _recipe(batch_size=1)
-    assert _recipe(batch=1, negatives="batch").stages[0].negatives == "batch"
-    assert _recipe(batch=1, contrastive_weight=0).stages[0].contrastive_weight == 0
+        _recipe(batch_size=1, negatives="others")
+    assert _recipe(batch=1).stages[0].negatives == "batch"
+    assert _recipe(batch=1, negatives="others", contrastive_weight=0).stages[0].contrastive_weight == 0
 
 
 def test_the_hr_patch_must_survive_vgg_four_poolings():

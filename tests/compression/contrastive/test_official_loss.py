@@ -22,11 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from distillsr.compression.contrastive.config import CSDStageConfig
 from distillsr.compression.contrastive.loss import ContrastiveLoss
 from distillsr.compression.contrastive.stage import CSD_PIXEL_RANGE, CSDStage
 from distillsr.compression.contrastive.vgg import VGG19Features
 from distillsr.training.losses import PixelLoss, StepOutputs
-from distillsr.training.recipe.csd import CSDStageConfig
 
 SCALE = 2
 BATCH = 12  # more than neg_num: the official draw takes a subset of the batch

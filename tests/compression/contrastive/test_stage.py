@@ -12,8 +12,8 @@ import torch
 
 from distillsr.checkpoints.format import read_checkpoint
 from distillsr.compression.contrastive.stage import CSDStage, ProCSDStage
-from distillsr.training.recipe import load_recipe
-from distillsr.training.stages.table import stage_kind
+from distillsr.stages import load_recipe, stage_kinds
+from distillsr.training.stages.runner import stage_runner
 from distillsr.training.state import find_states
 from distillsr.training.trainer import TrainingSession
 
@@ -58,9 +58,9 @@ def _final(folder: Path) -> dict[str, torch.Tensor]:
     return read_checkpoint(folder / "models" / "final.safetensors")[1]
 
 
-def test_the_table_runs_both_kinds_with_their_own_classes():
-    assert type(stage_kind("csd")) is CSDStage
-    assert type(stage_kind("pro-csd")) is ProCSDStage
+def test_the_options_name_both_kinds_with_their_own_classes():
+    assert type(stage_runner(stage_kinds()["csd"])) is CSDStage
+    assert type(stage_runner(stage_kinds()["pro-csd"])) is ProCSDStage
 
 
 def test_csd_trains_the_student_and_the_teacher_part_of_the_shared_weights(tmp_path, images):

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from distillsr.compression.distill.anchors import AnchorPair, pair_key
+from distillsr.compression.distill.config import FeatureLossConfig, TeacherLossConfig
 from distillsr.compression.distill.losses import (
     FeatureLoss,
     TeacherOutputLoss,
@@ -14,7 +15,6 @@ from distillsr.compression.distill.losses import (
 )
 from distillsr.errors import DistillsrError
 from distillsr.training.losses import PixelLoss, StepOutputs, total_loss
-from distillsr.training.recipe.distill import FeatureLossConfig, TeacherLossConfig
 from distillsr.training.recipe.losses import PixelLossConfig
 
 SR = torch.tensor([[[[0.0, 0.5], [1.0, 0.25]]]])

@@ -1,4 +1,5 @@
-"""``kind: distill`` through the engine: the stage table runs it, losses fall, the adapters stay out of model files."""
+"""``kind: distill`` through the engine: its options name it, losses fall, the adapters stay out of model files,
+and a wrong anchor stops the run before any training."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from support.training import training_env
 
 from distillsr.checkpoints.format import read_checkpoint
 from distillsr.cli import main
-from distillsr.config.errors import ConfigError
-from distillsr.training.recipe import parse_recipe
-from distillsr.training.stages.table import stage_kind
+from distillsr.stages import parse_recipe
+from distillsr.training.stages.runner import stage_runner
 
 RECIPE = """
 name: tiny-distill
@@ -51,10 +51,11 @@ def _recipe(tmp_path, images, teacher, iterations=40):
     return path
 
 
-def test_the_table_runs_distill_with_its_own_class():
+def test_the_options_name_the_distill_stage_as_their_runner():
+    from distillsr.compression.distill.config import DistillStageConfig
     from distillsr.compression.distill.stage import DistillStage
 
-    assert isinstance(stage_kind("distill"), DistillStage)
+    assert isinstance(stage_runner(DistillStageConfig), DistillStage)
 
 
 def test_a_distill_run_lowers_its_losses_and_keeps_adapters_out_of_model_files(
@@ -73,10 +74,17 @@ def test_a_distill_run_lowers_its_losses_and_keeps_adapters_out_of_model_files(
     assert info.model == "dipnet" and not [name for name in tensors if "adapter" in name]
 
 
-def test_an_unknown_anchor_is_refused_when_the_recipe_loads(tmp_path, images, tiny_teacher_file):
-    text = _recipe(tmp_path, images, tiny_teacher_file).read_text().replace("student: block_2", "student: block_9")
-    with pytest.raises(ConfigError) as error:
-        parse_recipe(text)
-    assert error.value.path == "stages.0.anchors.1.student"
-    assert error.value.reason.startswith("unknown student anchor 'block_9' in the student dipnet x4")
-    assert "valid anchors, closest first: block_1, block_2" in error.value.reason  # the valid names are listed
+def test_an_unknown_anchor_is_refused_before_any_training(tmp_path, images, tiny_teacher_file, capsys):
+    """The recipe loads (no weights are read then); the distill stage's pre-run hook refuses it before the train
+    stage ahead of it starts, and before anything is made."""
+    recipe = _recipe(tmp_path, images, tiny_teacher_file)
+    recipe.write_text(recipe.read_text().replace("student: block_2", "student: block_9").replace(
+        "stages:\n  - kind: distill", "stages:\n  - {kind: train, iterations: 5}\n  - kind: distill"))
+    parse_recipe(recipe.read_text())
+    assert main(["train", str(recipe), "-q", "--device", "cpu"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, "one line"
+    assert err.startswith(f"distillsr: error: {recipe}: stages.1.anchors.1.student: unknown student anchor 'block_9' "
+                          "in the student dipnet x4")
+    assert "valid anchors, closest first: block_1, block_2" in err  # the valid names are listed
+    assert not (tmp_path / "out").exists(), "nothing trained, nothing written"

@@ -1,4 +1,4 @@
-"""``kind: prune`` in a recipe: the options it refuses, exact widths, and a resume after it re-applies them."""
+"""``kind: prune`` in a recipe: the floor, the recipe's degradation, exact widths, and a resume after it re-applies them."""
 
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ from PIL import Image
 
 from distillsr.checkpoints.format import read_checkpoint
 from distillsr.cli import main
-from distillsr.errors import DistillsrError
-from distillsr.training.recipe import parse_recipe
-from distillsr.training.recipe.prune import PruneStageConfig
 
 KWARGS = "{{channels: 12, mid_channels: 12, esa_channels: 8, num_blocks: 2}}"  # doubled: RECIPE is a format string
 RECIPE = """
@@ -50,35 +47,6 @@ def _recipe(tmp_path, images, out):
     path = tmp_path / f"{out.name}.yaml"
     path.write_text(RECIPE.format(out=out, images=images))
     return path
-
-
-@pytest.mark.parametrize(
-    ("options", "fragment"),
-    [
-        ({}, "give exactly one kind of target"),
-        ({"target_params": 100, "widths": {"conv_1": 4}}, "give exactly one kind of target"),
-        ({"target_params": 100, "step": 1.5}, "must be a fraction"),
-        ({"widths": {"conv_1": 0}}, "positive integer"),
-    ],
-)
-def test_options_are_checked(options, fragment):
-    with pytest.raises(DistillsrError, match=fragment):
-        PruneStageConfig(**options)
-
-
-def test_globs_name_groups_and_an_unmatched_one_is_an_error():
-    config = PruneStageConfig(widths={"block_*.c1_r": 8, "conv_1": 10})
-    names = ["conv_1", "block_1.c1_r", "block_2.c1_r", "block_1.c5"]
-    assert config.widths_for(names) == {"block_1.c1_r": 8, "block_2.c1_r": 8, "conv_1": 10}
-    with pytest.raises(DistillsrError, match=r"no channel group matches 'blk_\*'"):
-        PruneStageConfig(widths={"blk_*": 3}).widths_for(names)
-
-
-def test_max_drop_needs_a_validation_folder(tmp_path, images):
-    text = RECIPE.format(out=tmp_path / "o", images=images).replace(
-        'widths: {conv_1: 10, "block_*.c1_r": 8}', "max_drop: 0.5")
-    with pytest.raises(DistillsrError, match="needs a validation folder"):
-        parse_recipe(text)
 
 
 def test_the_floor_stops_a_recipe_whose_prune_stage_starts_below_bicubic(tmp_path, images, capsys):

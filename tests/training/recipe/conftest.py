@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from distillsr.training.recipe import ConfigError, RecipeConfig, parse_recipe
+from distillsr.stages import parse_recipe
+from distillsr.training.recipe import ConfigError, RecipeConfig
 
 MINIMAL = """\
 model:

@@ -9,13 +9,8 @@ import pytest
 import yaml
 
 from distillsr.errors import DistillsrError
-from distillsr.training.recipe import (
-    ConfigError,
-    format_recipe,
-    load_recipe,
-    recipe_from_dict,
-    recipe_to_dict,
-)
+from distillsr.stages import format_recipe, load_recipe, recipe_from_dict, recipe_to_dict
+from distillsr.training.recipe import ConfigError
 
 
 def test_unknown_key_names_path_and_nearest_key(minimal, error_of):

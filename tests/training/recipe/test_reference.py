@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from distillsr.imaging.degrade import DEGRADATION_NAMES
 from distillsr.metrics.protocols import PROTOCOLS
-from distillsr.training.recipe import field_reference
+from distillsr.stages import field_reference
 
 
 def test_schema_choices_match_the_package():

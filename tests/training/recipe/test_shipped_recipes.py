@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from support import REPO_ROOT, load_shipped_recipe
 
-from distillsr.training.recipe import format_recipe, load_recipe
+from distillsr.stages import format_recipe, load_recipe
 
 CONFIGS = REPO_ROOT / "configs"
 ALL_RECIPES = sorted(CONFIGS.rglob("*.yaml"))

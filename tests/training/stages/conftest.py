@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from support.training import training_recipe
 
-from distillsr.training.recipe import load_recipe
+from distillsr.stages import load_recipe
 from distillsr.training.trainer import TrainingSession
 
 FOLDING_MODEL = ("name: dipnet-student", "kwargs: {channels: 8, mid_channels: 8, expansion: 16, num_blocks: 1}")

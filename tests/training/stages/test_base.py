@@ -1,4 +1,4 @@
-"""The StageKind protocol's defaults: nothing to replay, no owned modules, their state round-trips."""
+"""The StageKind protocol's defaults: nothing to check or replay, no owned modules, their state round-trips."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from distillsr.training.stages.base import StageKind, StageResult
 def test_a_stage_that_only_trains_replays_as_nothing_and_owns_nothing():
     kind = StageKind()
     network = nn.Conv2d(3, 3, 1)
+    assert kind.check(None, 0, TrainStageConfig(iterations=1)) is None  # type: ignore[arg-type]
     assert kind.replay(network, TrainStageConfig(iterations=1)) is network
     assert kind.owned_modules(None, TrainStageConfig(iterations=1), network) == {}  # type: ignore[arg-type]
     with pytest.raises(NotImplementedError):

@@ -136,3 +136,28 @@ def test_losses_are_a_debug_line_and_a_csv_row(make_session, out_of, caplog):
     assert debug == ["[stage0-train 2/10] loss 0.25 (l1 0.25), lr 2.00e-03"]
     rows = (out_of("losses") / "log.csv").read_text().splitlines()
     assert rows[0].split(",")[:3] == ["stage", "iteration", "loss"] and len(rows) == 3
+
+
+def test_a_validator_that_does_not_keep_the_best_only_scores(make_session, out_of, caplog):
+    """Another width of a slimmable network is scored and logged, but never becomes ``best``."""
+    session = make_session("scored", val_every=5)
+    network = session.build_network()
+    validate = session.context.validator("stage0-train w1", 10, keep_best=False)
+    with caplog.at_level(logging.INFO, logger="distillsr"):
+        scores = validate(network, 5)
+    assert any(r.getMessage().startswith("[stage0-train w1 5/10] ") for r in caplog.records)
+    assert scores and session.context.best_psnr is None
+    assert not (out_of("scored") / "models" / "best.safetensors").exists()
+
+
+def test_a_running_stage_describes_its_own_model_files_without_changing_the_runs(make_session, out_of):
+    """``model_kwargs=`` reaches ``best`` and ``last`` written mid-stage; the run's description is the session's to merge."""
+    session = make_session("described", val_every=5)
+    context, network = session.context, session.build_network()
+    context.validator("stage0-train", 10, model_kwargs={"num_blocks": 1, "note": "mid-stage"})(network, 5)
+    context.checkpoint_writer(0, model_kwargs={"note": "mid-stage"})(5, {"model": network.state_dict(), "iteration": 5})
+    for name in ("best", "last"):
+        info, _ = read_checkpoint(out_of("described") / "models" / f"{name}.safetensors")
+        assert info.kwargs["note"] == "mid-stage", name
+    assert context.model_kwargs == {}
+    assert "note" not in context.model_info("train").kwargs

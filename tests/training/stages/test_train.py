@@ -99,3 +99,29 @@ def test_init_scale_reaches_the_loader(make_session, monkeypatch, tmp_path):
     start.write_bytes(b"")  # never read: the loader is replaced
     _run(make_session("scaled", f"stages.0.init={start}", "stages.0.init_scale=4", iterations=2, ema="null"))
     assert [k["scale"] for k in seen] == [4]
+
+
+class DescribedStage(TrainStage):
+    """A stage that describes its network its own way and validates it its own way (as csd does)."""
+
+    def model_kwargs(self, context, config):
+        return {"num_blocks": 1, "described_by": "the stage"}
+
+    def validator(self, context, config, label, total, model_kwargs):
+        self.validated_with = model_kwargs
+        check = context.validator(f"{label} own", total, model_kwargs=model_kwargs)
+        return lambda network, iteration: {"own": 1.0, **check(network, iteration)}
+
+
+def test_a_stage_describes_its_files_and_validates_through_its_hooks(make_session, out_of):
+    session = make_session("hooks", iterations=2, ema="null", val_every=2)
+    stage = DescribedStage()
+    result = _run(session, stage)
+    assert stage.validated_with == {"num_blocks": 1, "described_by": "the stage"}
+    assert result.model_kwargs == {"num_blocks": 1, "described_by": "the stage"}, "the result carries it on"
+    assert result.metrics["own"] == 1.0
+    for name in ("best", "last"):  # written during the stage
+        info, _ = read_checkpoint(out_of("hooks") / "models" / f"{name}.safetensors")
+        assert info.kwargs["described_by"] == "the stage", name
+    assert session.context.model_kwargs == {}, "the stage never writes the run's description itself"
+    assert _run(make_session("plain-result", iterations=2, ema="null")).model_kwargs is None

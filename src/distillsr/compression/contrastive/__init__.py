@@ -6,6 +6,6 @@
 * :mod:`.stage` — ``kind: csd`` and ``kind: pro-csd``: every branch width in one forward, the loss terms,
   validation at each width.
 
-The stages' options are :mod:`distillsr.training.recipe.csd`. Nothing is re-exported here, so
+The stages' options are :mod:`.config` (torch-free, read with the recipe). Nothing is re-exported here, so
 importing one piece does not import the others.
 """

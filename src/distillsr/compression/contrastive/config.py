@@ -1,4 +1,4 @@
-"""The ``csd`` and ``pro-csd`` stages: one slimmable network trained at several widths, with a contrastive term.
+"""The options of ``csd`` and ``pro-csd``: one slimmable network trained at several widths, with a contrastive term.
 
 ``kind: csd`` (CSD, Wang et al. IJCAI 2021): the teacher (width ``teacher_width``, default 1.0)
 and the student (``student_width``, default 0.25) are the same weights run at two widths and
@@ -20,7 +20,8 @@ width is one it runs at (the valid ones are named); the student is narrower than
 poolings; a ``vgg_weights`` file exists. Whether the default (downloaded) VGG file is there is
 found when the stage starts, so a recipe loads on a machine that has not fetched it.
 
-Torch-free at import, like every recipe module.
+Torch-free at import, like every stage config (the stage table imports it to read recipes); the
+stages that run these options are in :mod:`distillsr.compression.contrastive.stage`.
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ class CSDStageConfig(SelfDistillStageConfig):
     """CSD: a teacher width and a student width of one slimmable network, trained jointly with a contrastive term."""
 
     kind: ClassVar[str] = "csd"
+    runner: ClassVar[str | type] = "distillsr.compression.contrastive.stage:CSDStage"
     teachers_key: ClassVar[str] = "teacher_width"
 
     teacher_width: float = field(default=1.0, metadata=doc("width of the teacher branch, the positive (CSD: 1.0)"))
@@ -174,6 +176,7 @@ class ProCSDStageConfig(SelfDistillStageConfig):
     """Pro-CSD: several teacher widths and a student, reconstruction on every branch, the narrowest teacher as positive."""
 
     kind: ClassVar[str] = "pro-csd"
+    runner: ClassVar[str | type] = "distillsr.compression.contrastive.stage:ProCSDStage"
     tag_aliases: ClassVar[Mapping[str, str]] = MappingProxyType({"pro_csd": "pro-csd", "procsd": "pro-csd"})
     teachers_key: ClassVar[str] = "teacher_widths"
 

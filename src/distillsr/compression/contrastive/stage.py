@@ -22,32 +22,29 @@ schedule, EMA, AMP, resume, states.
 Between steps the network rests at the student width, so the loop's validation, ``best.safetensors``
 and the EMA copy are the student's, as in CSD's trainer (``self.test(self.stu_width_mult)``); each
 validation check then also scores every teacher width (console lines and log columns suffixed
-``_w<width>``), without letting a wider branch's score decide which model is "best". Model files
-hold the full-width weights and name the widths trained (``widths`` in their model kwargs,
-:func:`trained_widths`): a loaded file runs at those and refuses the others.
+``_w<width>``) without competing for the best model (:meth:`CSDStage.validator`, the train
+stage's validation hook). Model files hold the full-width weights and name the widths trained
+(``widths`` in their model kwargs, :func:`trained_widths`; :meth:`CSDStage.model_kwargs`, so the
+stage's own ``best``/``last`` files and, through its result, every later one say so): a loaded file
+runs at those and refuses the others. The options are :mod:`.config`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
+from distillsr.compression.contrastive.config import SelfDistillStageConfig
 from distillsr.compression.contrastive.loss import POSITIVE, ContrastiveLoss
 from distillsr.compression.distill.step import bare_network
 from distillsr.errors import DistillsrError
 from distillsr.nn.slimmable import FULL_WIDTH, SlimmableNetwork, width
-from distillsr.training.loop import LoopHooks, StepRecipe
+from distillsr.training.loop import StepRecipe
 from distillsr.training.losses import PixelLoss, StepOutputs
-from distillsr.training.recipe.csd import (
-    CSDStageConfig,
-    ProCSDStageConfig,
-    SelfDistillStageConfig,
-)
 from distillsr.training.stages.base import StageResult
 from distillsr.training.stages.context import StageContext
 from distillsr.training.stages.train import TrainStage
@@ -144,50 +141,8 @@ class SelfDistillStep:
         return StepOutputs(lr=batch["lr"], hr=batch["hr"], sr=outputs[0], extras=extras)
 
 
-class _ValidatedAtWidths:
-    """The stage's context, except that validation scores every branch width (see the module doc).
-
-    Everything but :meth:`loop_hooks` is the real context's.
-    """
-
-    def __init__(self, context: StageContext, student: float, teachers: Sequence[float]) -> None:
-        self._context = context
-        self._student = student
-        self._teachers = tuple(teachers)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._context, name)
-
-    def loop_hooks(self, index: int, label: str, total: int, **options) -> LoopHooks:
-        hooks = self._context.loop_hooks(index, label, total, **options)
-        if hooks.validate is None:
-            return hooks
-        context = self._context
-        student = context.validator(f"{label} {width_tag(self._student)}", total)
-        others = {w: context.validator(f"{label} {width_tag(w)}", total) for w in self._teachers}
-        return dataclasses.replace(hooks, validate=_validate_widths(context, student, others))
-
-
-def _validate_widths(context: StageContext, student: Callable, others: dict[float, Callable]) -> Callable:
-    def validate(network: nn.Module, iteration: int) -> dict:
-        scores = dict(student(network, iteration))  # the resting (student) width: this one may write best.safetensors
-        for value, check in others.items():
-            best, context.best_psnr = context.best_psnr, math.inf  # a wider branch's score is never "the best student"
-            try:
-                with width(network, value):
-                    extra = check(network, iteration)
-            finally:
-                context.best_psnr = best
-            scores.update({f"{key}_{width_tag(value)}": score for key, score in extra.items()})
-        return scores
-
-    return validate
-
-
 class CSDStage(TrainStage):
     """CSD: teacher and student widths of one network trained jointly, with the contrastive term."""
-
-    config = CSDStageConfig
 
     def __init__(self) -> None:
         self.contrastive: ContrastiveLoss | None = None
@@ -249,23 +204,43 @@ class CSDStage(TrainStage):
             terms.append(self.contrastive)
         return StepRecipe(terms, forward=SelfDistillStep(config.branch_widths, config.positive_width))
 
+    def model_kwargs(self, context: StageContext, config: SelfDistillStageConfig) -> dict[str, Any]:
+        """The widths a model file offers from this stage on: these branches and those of earlier csd stages."""
+        return {"widths": trained_widths(context.model_kwargs.get("widths"), config.branch_widths)}
+
+    def validator(
+        self, context: StageContext, config: SelfDistillStageConfig, label: str, total: int,
+        model_kwargs: Mapping[str, Any] | None,
+    ) -> Callable[[nn.Module, int], dict] | None:
+        """Score the student width (it alone keeps ``best.safetensors``), then every teacher width (``_w<width>``)."""
+        student = context.validator(f"{label} {width_tag(config.student_width)}", total, model_kwargs=model_kwargs)
+        if student is None:
+            return None
+        others = {value: context.validator(f"{label} {width_tag(value)}", total, keep_best=False, model_kwargs=model_kwargs)
+                  for value in config.teachers}
+
+        def validate(network: nn.Module, iteration: int) -> dict:
+            scores = dict(student(network, iteration))  # the resting (student) width
+            for value, check in others.items():
+                with width(network, value):
+                    extra = check(network, iteration)
+                scores.update({f"{key}_{width_tag(value)}": score for key, score in extra.items()})
+            return scores
+
+        return validate
+
     def run(
         self, context: StageContext, index: int, config: SelfDistillStageConfig, network: nn.Module, resume: dict | None
     ) -> StageResult:
         widths = ", ".join(width_tag(w) for w in config.branch_widths)
         context.logger.info(f"{config.kind}: branches {widths} (student {width_tag(config.student_width)}, "
                             f"positive {width_tag(config.positive_width)}); validation at every width")
-        trained = {"widths": trained_widths(context.model_kwargs.get("widths"), config.branch_widths)}
-        context.model_kwargs.update(trained)  # model files written during the stage (best, checkpoints) say so too
-        proxy: Any = _ValidatedAtWidths(context, config.student_width, config.teachers)
-        result = super().run(proxy, index, config, network, resume)
+        result = super().run(context, index, config, network, resume)
         bare, _ = bare_network(result.network)
         if isinstance(bare, SlimmableNetwork):
             bare.set_width(FULL_WIDTH)  # later stages and every model file start from the full network
-        return dataclasses.replace(result, model_kwargs={**(result.model_kwargs or {}), **trained})
+        return result
 
 
 class ProCSDStage(CSDStage):
     """Pro-CSD: several teacher widths, reconstruction on each, the narrowest teacher as the positive."""
-
-    config = ProCSDStageConfig

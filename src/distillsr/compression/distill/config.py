@@ -1,21 +1,18 @@
-"""The ``distill`` stage: a training stage with a frozen teacher, its anchors and the losses that use them.
+"""The options of ``kind: distill``: a training stage with a frozen teacher, its anchors and the losses that use them.
 
 Each option class checks its own values (``__post_init__``): a named teacher is a zoo model, the
-stage's losses and anchors fit together. What needs the whole recipe is
-:meth:`DistillStageConfig.check_in_recipe`, run when the recipe is built: the teacher's weights
-file exists and loads (official ``.pth`` included), the teacher upscales by the student's factor
-and accepts the stage's patch, and every anchor names a module of the student (as built at that
-stage: folded if a ``reparameterize`` stage came first) or of the teacher, both found on the meta
-device; an unknown anchor is an error listing the valid names, closest first. Like ``init:``, the
-weights path is relative to the working directory. The teacher is loaded once per file version
-(a recipe is rebuilt by every override and replace).
+stage's losses and anchors fit together. :meth:`DistillStageConfig.check_in_recipe` (run when the
+recipe is built) adds the training stage's patch check and that the teacher's weights file exists
+(like ``init:``, relative to the working directory). What needs the teacher *loaded* (its scale,
+its smallest input, its anchors and the student's) is checked by the stage's pre-run hook,
+:func:`distillsr.compression.distill.checks.check_distill_stage`, before any stage of the run
+starts: a recipe loads without torch and without reading weights.
 
-No torch at import time: the checks import what they need when called.
+Torch-free at import, like every stage config (the stage table imports it to read recipes).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +24,7 @@ from distillsr.config.schema import doc
 from distillsr.errors import DistillsrError
 from distillsr.training.recipe.checks import require
 from distillsr.training.recipe.losses import LossConfig
-from distillsr.training.recipe.stages import ReparameterizeStageConfig, TrainStageConfig
+from distillsr.training.recipe.stages import TrainStageConfig
 
 if TYPE_CHECKING:
     from distillsr.training.recipe.run import RecipeConfig
@@ -106,11 +103,6 @@ class FeatureLossConfig(LossConfig):
     tag_aliases: ClassVar[Mapping[str, str]] = MappingProxyType({"feature": "features"})
 
 
-DISTILL_LOSS_TYPES: Mapping[str, type[LossConfig]] = MappingProxyType(
-    {"teacher": TeacherLossConfig, "features": FeatureLossConfig}
-)
-"""The loss rows :data:`~.unions.LOSS_TYPES` gains; only a distill stage accepts these terms."""
-
 TEACHER_LOSSES = (TeacherLossConfig, FeatureLossConfig)
 """Loss configs that need a teacher: a plain ``train`` stage should refuse them."""
 
@@ -124,6 +116,7 @@ class DistillStageConfig(TrainStageConfig):
     """Training against a frozen teacher: its output as target and/or its features at anchors."""
 
     kind: ClassVar[str] = "distill"
+    runner: ClassVar[str | type] = "distillsr.compression.distill.stage:DistillStage"
     has_teacher: ClassVar[bool] = True
     tag_aliases: ClassVar[Mapping[str, str]] = MappingProxyType({"distillation": "distill"})
 
@@ -160,92 +153,8 @@ class DistillStageConfig(TrainStageConfig):
             seen.add((pair.student, pair.teacher))
 
     def check_in_recipe(self, recipe: RecipeConfig, index: int) -> None:
-        """The training stage's checks, then the teacher's: its file loads, its scale and patch fit, the
-        anchors exist in the student (folded if a ``reparameterize`` stage came first) and the teacher."""
+        """The training stage's checks, then that the teacher's weights file exists (no weights are read here:
+        the stage's pre-run hook loads the teacher and checks its scale, patch and anchors)."""
         super().check_in_recipe(recipe, index)
-        folded = any(isinstance(stage, ReparameterizeStageConfig) for stage in recipe.stages[:index])
-        try:
-            _check_stage(recipe, self, folded)
-        except ConfigError as error:
-            raise error.within(f"stages.{index}") from None
-
-
-@dataclass(frozen=True)
-class _TeacherFacts:
-    """What the recipe checks need of a teacher, kept instead of the loaded network."""
-
-    scale: int
-    min_size: int
-    description: str
-    shapes: Mapping[str, tuple[int, int, int]]
-    shapes_size: int
-
-
-@functools.lru_cache(maxsize=8)
-def _teacher_facts(name: str | None, weights: str, stamp: tuple[int, int]) -> _TeacherFacts:
-    """Load the teacher once per file version (``stamp``: mtime, size): a recipe is rebuilt often."""
-    from distillsr.compression.distill.teacher import load_teacher
-
-    teacher = load_teacher(name, weights)
-    return _TeacherFacts(teacher.scale, teacher.model.min_size, teacher.description,
-                         MappingProxyType(teacher.shapes), teacher.shapes_size)
-
-
-def _check_stage(recipe: RecipeConfig, stage: DistillStageConfig, folded: bool) -> None:
-    """The checks of :meth:`DistillStageConfig.check_in_recipe`, paths relative to the stage."""
-    from distillsr.compression.distill.anchors import (
-        check_anchor,
-        check_pairs,
-        feature_shapes,
-    )
-
-    weights = Path(stage.teacher.weights)
-    require(weights.is_file(), "teacher.weights", f"no such file: {weights}")
-    model = recipe.model
-    status = weights.stat()
-    try:
-        teacher = _teacher_facts(stage.teacher.name, str(weights), (status.st_mtime_ns, status.st_size))
-    except DistillsrError as error:
-        raise ConfigError("teacher", str(error)) from None
-    student_name = f"the student ({model.name} x{model.scale})"
-    require(
-        teacher.scale == model.scale,
-        "teacher",
-        f"the {teacher.description} upscales x{teacher.scale} but {student_name} upscales x{model.scale}; "
-        "distillation needs the same factor",
-    )
-    patch = stage.lr_patch_size or recipe.data.train.lr_patch_size
-    require(
-        patch >= teacher.min_size,
-        "lr_patch_size",
-        f"the {teacher.description} needs inputs of at least {teacher.min_size} px, got a {patch} px patch",
-    )
-    if not stage.anchors:
-        return
-    student_name = f"the student {model.name} x{model.scale}" + (" (folded)" if folded else "")
-    student_shapes = feature_shapes(_student_on_meta(recipe, folded), size=teacher.shapes_size)
-    for index, pair in enumerate(stage.anchors):
-        for side, shapes, what in (
-            ("student", student_shapes, student_name),
-            ("teacher", teacher.shapes, teacher.description),
-        ):
-            try:
-                check_anchor(getattr(pair, side), shapes, role=side, model=what)
-            except DistillsrError as error:
-                raise ConfigError(f"anchors.{index}.{side}", str(error)) from None
-        try:
-            check_pairs([pair], student_shapes, teacher.shapes, student=student_name, teacher=teacher.description)
-        except DistillsrError as error:
-            raise ConfigError(f"anchors.{index}", str(error)) from None
-
-
-def _student_on_meta(recipe: RecipeConfig, folded: bool):
-    """The student network as the stage will see it, built on the meta device (no memory, no init)."""
-    import torch
-
-    from distillsr.nn.reparam import deploy
-
-    model = recipe.model
-    with torch.device("meta"):
-        network = model.zoo_entry().build(model.scale, **model.kwargs)
-        return deploy(network) if folded else network
+        weights = Path(self.teacher.weights)
+        require(weights.is_file(), f"stages.{index}.teacher.weights", f"no such file: {weights}")

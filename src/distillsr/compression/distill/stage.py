@@ -5,6 +5,10 @@ is the step: the teacher's SR of each batch becomes the target of the ``teacher`
 ("enhanced HR", DIPNet), and student features at named anchors are matched to the teacher's
 through learned 1x1 adapters (``features`` term). The adapters are the stage's own modules: they
 are optimised with the student and saved in every resumable state, but never in a model file.
+
+Before the run's first stage starts, :meth:`DistillStage.check` loads the teacher and checks it and
+the anchors against the student (:mod:`.checks`), so a typo in an anchor is refused before any
+training. The options are :class:`~.config.DistillStageConfig`.
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from distillsr.compression.distill.checks import check_distill_stage
+from distillsr.compression.distill.config import DistillStageConfig
 from distillsr.compression.distill.losses import build_terms
 from distillsr.compression.distill.step import DistillStep, build_distill_step
 from distillsr.compression.distill.teacher import load_teacher
 from distillsr.training.loop import StepRecipe
-from distillsr.training.recipe.distill import DistillStageConfig
 from distillsr.training.stages.context import StageContext
 from distillsr.training.stages.train import TrainStage
 
@@ -26,10 +31,12 @@ from distillsr.training.stages.train import TrainStage
 class DistillStage(TrainStage):
     """Teacher output and multi-anchor feature distillation on (LR, HR) patches."""
 
-    config = DistillStageConfig
-
     def __init__(self) -> None:
         self.step: DistillStep | None = None
+
+    def check(self, context: StageContext, index: int, config: DistillStageConfig) -> None:
+        """The teacher loads, fits the student's scale and patch, and every anchor exists (:mod:`.checks`)."""
+        check_distill_stage(context.recipe, index, config)
 
     def owned_modules(self, context: StageContext, config: DistillStageConfig, network: nn.Module) -> dict[str, nn.Module]:
         from distillsr.devices import resolve_device

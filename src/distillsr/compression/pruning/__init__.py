@@ -11,8 +11,10 @@ The pieces, in the order data flows through them:
 * :mod:`.costs` — parameters and MACs of candidate widths without rebuilding;
 * :mod:`.surgery` — the removal itself (and the zeroing used to check it);
 * :mod:`.iterative` — ``prune_iteratively``; :mod:`.finetune` — ψ and validation from the engine's pieces;
+* :mod:`.pruner` — one pruning run's tools and steps, the same for ``kind: prune`` and ``distillsr prune``;
 * :mod:`.checkpoint` — a pruned model's metadata, so the zoo reloads it;
-* :mod:`.criteria` — the criteria's names, torch-free (what ``--help`` and recipes read).
+* :mod:`.criteria` — the criteria's names, torch-free (what ``--help`` and recipes read);
+* :mod:`.config` and :mod:`.stage` — ``kind: prune``: its options (torch-free) and its runner.
 
 Nothing is re-exported here, so importing one piece does not import the others (and the torch-free
 ones stay torch-free).

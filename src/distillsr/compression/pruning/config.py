@@ -1,4 +1,4 @@
-"""``kind: prune``: iterative structured pruning as a stage of a recipe (DIPNet's step 5).
+"""The options of ``kind: prune``: iterative structured pruning as a stage of a recipe (DIPNet's step 5).
 
 ``N_p^i = psi(Phi(N_p^(i-1); r))``: each step removes the weakest channels of every prunable group
 (:mod:`distillsr.compression.pruning`), then fine-tunes for ``finetune_iterations`` (psi), with the
@@ -8,7 +8,8 @@ or at exact group widths (``widths``: group name or glob -> width, e.g. DIPNet's
 layout), reached in equal parts of at most ``step`` of each group per step.
 
 It needs a folded network (prune after ``reparameterize``: RRRB's identity needs equal widths).
-Torch-free, like every recipe module.
+Torch-free, like every stage config (the stage table imports it to read recipes); the stage that
+runs these options is :class:`~distillsr.compression.pruning.stage.PruneStage`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal
 
+from distillsr.compression.distill.config import TeacherConfig
 from distillsr.compression.pruning.criteria import CRITERIA, DEFAULT_CRITERION
 from distillsr.config.schema import doc
 from distillsr.training.recipe.checks import positive, require
-from distillsr.training.recipe.distill import TeacherConfig
 from distillsr.training.recipe.stages import StageConfig
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class PruneStageConfig(StageConfig):
     """Iterative L2 filter pruning, fine-tuning between steps, until a target."""
 
     kind: ClassVar[str] = "prune"
+    runner: ClassVar[str | type] = "distillsr.compression.pruning.stage:PruneStage"
 
     step: float = field(default=0.1, metadata=doc("fraction of each prunable group removed per step (DIPNet: 0.3125)"))
     target_params: int | None = field(default=None, metadata=doc("stop at this many parameters (the last step lands on it)"))

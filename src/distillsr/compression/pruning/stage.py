@@ -5,10 +5,12 @@ The stage works on the network the previous stages left (it must be folded: prun
 so a BD or DN recipe is ranked, fine-tuned and validated on BD or DN), fine-tunes between steps on
 those patches (towards the stage's teacher, else the unpruned network's own output, else the
 ground truth), stops the run when a step falls below bicubic on the calibration patches, and
-hands the smaller network on. Its pruned layer widths
-become part of every later model file's hyperparameters (``pruned_widths``), so ``eval``,
-``upscale``, ``export`` and ``convert`` load the result like any zoo model; on resume the widths
-are re-applied from the stage's record before the saved weights are loaded.
+hands the smaller network on. The criterion, the floor, ψ and the steps are those of
+``distillsr prune`` (:mod:`.pruner`); only the inputs come from the recipe. Its pruned layer widths
+become part of every later model file's hyperparameters (``pruned_widths``, returned in the
+stage's result), so ``eval``, ``upscale``, ``export`` and ``convert`` load the result like any zoo
+model; on resume the widths are re-applied from the stage's record before the saved weights are
+loaded. The options are :class:`~.config.PruneStageConfig`.
 
 A prune stage has no resumable state of its own: interrupted, it starts again from the folded
 network (its steps are short next to the training stages around it).
@@ -16,16 +18,20 @@ network (its steps are short next to the training stages around it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
-from distillsr.compression.pruning.iterative import PruneStep, PruneTarget, prune_iteratively
+from distillsr.compression.pruning.config import PruneStageConfig
+from distillsr.compression.pruning.iterative import PruneStep, PruneTarget
 from distillsr.errors import DistillsrError
-from distillsr.training.recipe.prune import PruneStageConfig
 from distillsr.training.stages.base import StageKind, StageResult
 from distillsr.training.stages.context import StageContext
+
+if TYPE_CHECKING:
+    from distillsr.compression.pruning.pruner import Finetuning
+    from distillsr.models.sr_model import SRModel
 
 PRUNED_WIDTHS = "pruned_widths"
 
@@ -33,51 +39,45 @@ PRUNED_WIDTHS = "pruned_widths"
 class PruneStage(StageKind):
     """Remove filters step by step (fine-tuning between steps) until the stage's target."""
 
-    config = PruneStageConfig
-
     def run(
         self, context: StageContext, index: int, config: PruneStageConfig, network: nn.Module, resume: dict | None
     ) -> StageResult:
+        from distillsr.compression.pruning.calibration import CalibrationSet
+        from distillsr.compression.pruning.pruner import prune_model, pruning_tools
         from distillsr.compression.pruning.surgery import layer_widths
         from distillsr.nn.reparam import is_deployed
 
         label = config.label(index)
         if not is_deployed(network):
             raise DistillsrError(f"stage {index} ({label}): prune a folded network; add a reparameterize stage before it")
-        from distillsr.compression.pruning.calibration import CalibrationSet, QualityFloor, make_criterion
-
         model = context.sr_model(network.eval())
-        finetune = self._finetuner(context, config, model) if config.finetune_iterations else None
         say = context.logger.info if context.process.is_main else (lambda message: None)
         calibration = CalibrationSet.from_dataset(context.training_set(in_memory=False), source="the recipe's training patches")
-        floor = QualityFloor(calibration) if config.bicubic_floor else None
+        tools = pruning_tools(model, calibration, criterion=config.criterion, bicubic_floor=config.bicubic_floor,
+                              finetuning=self._finetuning(context, config), device=context.device)
 
         def report(step: PruneStep) -> None:
             psnr = f", PSNR {step.psnr:.3f} dB" if step.psnr is not None else ""
             calibrated = f", {step.calibration_psnr:.2f} dB on the calibration patches" if step.calibration_psnr is not None else ""
             say(f"[{label} step {step.index}] {step.params:,} params, {step.macs / 1e9:.3f} GMACs at 3x256x256{psnr}{calibrated}")
 
-        criterion = make_criterion(config.criterion, calibration, context.input_range)
         if config.widths:
-            pruned, steps = self._to_widths(model, config, finetune, report, criterion, floor)
+            result = prune_model(model, tools, step=config.step, widths=config.widths_for, on_step=report)
         else:
             target = PruneTarget(config.target_params, config.target_macs, config.max_drop)
-            result = prune_iteratively(
-                model, config.step, target, finetune, self._validator(context, config),
-                criterion=criterion, on_step=report, floor=floor,
-            )
-            pruned, steps = result.model.network, result.steps
+            result = prune_model(model, tools, step=config.step, target=target, validate=self._validator(context, config),
+                                 on_step=report)
             say(f"[{label}] kept step {result.kept}: {result.stopped}")
+        pruned, steps = result.model.network, result.steps
         widths = layer_widths(pruned)
-        context.model_kwargs[PRUNED_WIDTHS] = widths  # model files written from now on describe the pruned layers
+        described = {PRUNED_WIDTHS: widths}  # this stage's files (best) and, through the result, every later one
         last = steps[-1]
         metrics = {"params": float(last.params), "macs": float(last.macs)}
-        validate = context.validator(label, len(steps) - 1)
+        validate = context.validator(label, len(steps) - 1, model_kwargs=described)
         if validate is not None:
             metrics.update(validate(pruned, len(steps) - 1))
         iterations = config.finetune_iterations * (len(steps) - 1)
-        return StageResult(pruned.train(), metrics, iterations, record={PRUNED_WIDTHS: widths},
-                           model_kwargs={PRUNED_WIDTHS: widths})
+        return StageResult(pruned.train(), metrics, iterations, record={PRUNED_WIDTHS: widths}, model_kwargs=described)
 
     def replay(self, network: nn.Module, config: PruneStageConfig, record: Mapping[str, Any] | None = None) -> nn.Module:
         from distillsr.compression.pruning.surgery import apply_widths
@@ -87,41 +87,15 @@ class PruneStage(StageKind):
         apply_widths(network, dict(record[PRUNED_WIDTHS]), "the resumed network")
         return network
 
-    # --- the pieces ---------------------------------------------------------------------------
+    # --- the recipe's inputs to the shared pruning run ------------------------------------------
 
     @staticmethod
-    def _to_widths(model, config: PruneStageConfig, finetune, report, criterion=None, floor=None):
-        """Exact group widths, approached in equal parts of at most ``step`` of each group's width per step."""
-        import math
-
-        from distillsr.compression.pruning.groups import example_input, find_groups, prunable_groups
-        from distillsr.compression.pruning.iterative import measure_step
-        from distillsr.compression.pruning.plan import prune_to_widths
-
-        network = model.network
-        example = example_input(network, model.in_channels or 3, max(32, model.min_size * 2))
-        groups = {group.name: group.width for group in prunable_groups(find_groups(network, example))}
-        goal = config.widths_for(list(groups))
-        count = max(math.ceil((groups[name] - width) / (groups[name] * config.step)) for name, width in goal.items())
-        steps = [measure_step(model, 0, 0.0, None, floor)]
-        report(steps[0])
-        for index in range(1, max(count, 1) + 1):
-            widths = {name: groups[name] - round((groups[name] - width) * index / count) for name, width in goal.items()}
-            prune_to_widths(network, widths, example, criterion(network) if criterion is not None else None)
-            if finetune is not None:
-                finetune(model, index)
-                network.eval()
-            steps.append(measure_step(model, index, 0.0, None, floor))
-            report(steps[-1])
-        return network, steps
-
-    @staticmethod
-    def _finetuner(context: StageContext, config: PruneStageConfig, model):
+    def _finetuning(context: StageContext, config: PruneStageConfig) -> Finetuning | None:
         """ψ on the recipe's own patches (its degradation), towards the teacher, the unpruned network, or HR."""
-        import copy
-        import dataclasses
-
-        from distillsr.compression.pruning.finetune import FinetuneSettings, make_finetuner
+        if not config.finetune_iterations:
+            return None
+        from distillsr.compression.pruning.finetune import FinetuneSettings
+        from distillsr.compression.pruning.pruner import SELF_TEACHER, Finetuning
 
         train = context.recipe.data.train
         teacher = None
@@ -133,7 +107,7 @@ class PruneStage(StageKind):
             teacher = load_teacher(config.teacher.name, config.teacher.weights,
                                    scale=context.recipe.model.scale, device=device).model
         elif config.self_teacher:
-            teacher = dataclasses.replace(model, network=copy.deepcopy(model.network).eval())
+            teacher = SELF_TEACHER
         patch = config.lr_patch_size or train.lr_patch_size
         settings = FinetuneSettings(
             hr_folders=tuple(train.hr_folders), iterations=config.finetune_iterations,
@@ -141,11 +115,11 @@ class PruneStage(StageKind):
             lr=config.lr, loss=config.loss, seed=context.recipe.seed,
             print_every=max(1, config.finetune_iterations // 2),
         )
-        return make_finetuner(settings, context.recipe.model.scale, context.device, teacher,
-                              dataset=context.training_set(lr_patch_size=patch))
+        return Finetuning(settings, teacher, context.training_set(lr_patch_size=patch))
 
     @staticmethod
-    def _validator(context: StageContext, config: PruneStageConfig):
+    def _validator(context: StageContext, config: PruneStageConfig) -> Callable[[SRModel], float] | None:
+        """The first validation folder's PSNR, when the stage stops at a drop (``max_drop``)."""
         if config.max_drop is None:
             return None
         from distillsr.compression.pruning.finetune import make_validator

@@ -12,28 +12,37 @@ to the same rules as one read from a file; checks that need another part of the 
 the scoring protocols) import it only when a recipe is built, never at import time.
 
 Stages and loss terms are *tagged unions*: the ``kind`` of a stage (``type`` of a loss) picks its
-dataclass from an explicit table (:data:`STAGE_KINDS`, :data:`LOSS_TYPES`). A compression technique
-adds a stage kind by writing one dataclass and one table row; it never edits the reader.
+dataclass from an explicit table. The engine does not own that table: the reader and the reference
+take it as an argument (:class:`RecipeKinds`), and the one table of every stage kind and loss type
+is :mod:`distillsr.stages`, above both the engine and the compression stage kinds. Read recipes
+for a run with :func:`distillsr.stages.load_recipe`; the functions here are the engine's, with the
+kinds passed in. A compression technique adds a stage kind by writing one dataclass (beside its
+runner) and one table row; it never edits the reader.
 
 Modules: :mod:`.model`, :mod:`.data`, :mod:`.losses`, :mod:`.optim`, :mod:`.stages`, :mod:`.run`
-(the recipe's parts, bottom up), :mod:`.unions` (the tables), :mod:`.reference` (docs),
-:mod:`.io` (read, override, print), :mod:`.checks` (the shared value checks).
+(the recipe's parts, bottom up), :mod:`.kinds` (the union members as data), :mod:`.reference`
+(docs), :mod:`.io` (read, override, print), :mod:`.checks` (the shared value checks).
 """
 
 from distillsr.config.errors import ConfigError
 from distillsr.training.recipe.data import AugmentConfig, DataConfig, SubImagesConfig, TrainDataConfig, ValDataConfig
-from distillsr.training.recipe.io import format_recipe, load_recipe, parse_recipe, recipe_from_dict, recipe_to_dict
+from distillsr.training.recipe.io import (
+    format_recipe,
+    load_recipe,
+    parse_recipe,
+    recipe_from_dict,
+    recipe_schema,
+    recipe_to_dict,
+)
+from distillsr.training.recipe.kinds import RecipeKinds
 from distillsr.training.recipe.losses import LossConfig, PixelLossConfig
 from distillsr.training.recipe.model import ModelConfig
 from distillsr.training.recipe.optim import OptimizerConfig, SchedulerConfig
 from distillsr.training.recipe.reference import FieldDoc, field_reference
 from distillsr.training.recipe.run import CheckpointConfig, DistributedConfig, LoggingConfig, RecipeConfig
 from distillsr.training.recipe.stages import ReparameterizeStageConfig, StageConfig, TrainStageConfig
-from distillsr.training.recipe.unions import LOSS_TYPES, STAGE_KINDS
 
 __all__ = [
-    "LOSS_TYPES",
-    "STAGE_KINDS",
     "AugmentConfig",
     "CheckpointConfig",
     "ConfigError",
@@ -46,6 +55,7 @@ __all__ = [
     "OptimizerConfig",
     "PixelLossConfig",
     "RecipeConfig",
+    "RecipeKinds",
     "ReparameterizeStageConfig",
     "SchedulerConfig",
     "StageConfig",
@@ -58,5 +68,6 @@ __all__ = [
     "load_recipe",
     "parse_recipe",
     "recipe_from_dict",
+    "recipe_schema",
     "recipe_to_dict",
 ]

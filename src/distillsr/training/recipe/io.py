@@ -1,9 +1,13 @@
 """Recipes in and out: strict YAML reading with ``--set`` overrides, and printing the resolved recipe.
 
 Thin calls into the generic reader (:mod:`distillsr.config`) with the recipe's root class and its
-:data:`RECIPE_SCHEMA`: the stage and loss tables, and the hook that types ``model.kwargs`` by the
-model constructor's annotations. :func:`format_recipe` prints every default; the printed text reads
-back as an equal recipe.
+schema (:func:`recipe_schema`): the stage and loss kinds, and the hook that types ``model.kwargs``
+by the model constructor's annotations. :func:`format_recipe` prints every default; the printed
+text reads back as an equal recipe.
+
+Every function takes the kinds (``kinds=``, a :class:`~.kinds.RecipeKinds`): the engine does not
+know which stage kinds plug into it. Users read recipes through :mod:`distillsr.stages`, which
+passes the one table of kinds.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from distillsr.config.yaml_positions import line_of, parse_yaml
 from distillsr.errors import DistillsrError
 from distillsr.training.recipe.model import ModelConfig, model_annotations, model_parameters
 from distillsr.training.recipe.run import RecipeConfig
-from distillsr.training.recipe.unions import TAGGED_UNIONS
+from distillsr.training.recipe.kinds import RecipeKinds
 
 
 def _coerce_model_kwargs(reader: Reader, values: dict, raw: Any, path: str, line: int | None) -> dict:
@@ -53,34 +57,40 @@ def _coerce_model_kwargs(reader: Reader, values: dict, raw: Any, path: str, line
     return {**values, "kwargs": coerced}
 
 
-RECIPE_SCHEMA = Schema(
-    document="recipe",
-    unions=TAGGED_UNIONS,
-    coercers=MappingProxyType({ModelConfig: _coerce_model_kwargs}),
-)
-"""What the generic reader needs to read a :class:`RecipeConfig`."""
+def recipe_schema(kinds: RecipeKinds) -> Schema:
+    """What the generic reader needs to read a :class:`RecipeConfig` whose stages and losses are ``kinds``."""
+    return Schema(
+        document="recipe",
+        unions=kinds.unions,
+        coercers=MappingProxyType({ModelConfig: _coerce_model_kwargs}),
+    )
 
 
-def recipe_from_dict(data: Any, *, source: str = "<recipe>", overrides: Iterable[str] = ()) -> RecipeConfig:
+def recipe_from_dict(
+    data: Any, *, kinds: RecipeKinds, source: str = "<recipe>", overrides: Iterable[str] = ()
+) -> RecipeConfig:
     """A validated recipe from already-parsed data (overrides applied first)."""
     if data is None:
         raise ConfigError("", "the recipe is empty", source=source)
     if not isinstance(data, dict):
         raise ConfigError("", f"a recipe is a mapping of keys, got {show(data)}", source=source)
+    schema = recipe_schema(kinds)
     overrides = tuple(overrides)
     if overrides:
         data = copy.deepcopy(data)  # the caller's data stays as it was
     for text in overrides:
-        apply_override(data, text, RecipeConfig, RECIPE_SCHEMA, source)
-    return read(RecipeConfig, data, RECIPE_SCHEMA, source=source)
+        apply_override(data, text, RecipeConfig, schema, source)
+    return read(RecipeConfig, data, schema, source=source)
 
 
-def parse_recipe(text: str, *, source: str = "<string>", overrides: Iterable[str] = ()) -> RecipeConfig:
+def parse_recipe(
+    text: str, *, kinds: RecipeKinds, source: str = "<string>", overrides: Iterable[str] = ()
+) -> RecipeConfig:
     """A validated recipe from YAML text; ``source`` names it in error messages."""
-    return recipe_from_dict(parse_yaml(text, source), source=source, overrides=overrides)
+    return recipe_from_dict(parse_yaml(text, source), kinds=kinds, source=source, overrides=overrides)
 
 
-def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> RecipeConfig:
+def load_recipe(path: str | Path, overrides: Iterable[str] = (), *, kinds: RecipeKinds) -> RecipeConfig:
     """Read a recipe file strictly, after applying ``--set``-style ``overrides`` (``a.b.c=value``)."""
     path = Path(path)
     try:
@@ -89,14 +99,14 @@ def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> RecipeConfig
         raise DistillsrError(f"{path}: no such recipe file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise DistillsrError(f"{path}: cannot read the recipe ({error})") from None
-    return parse_recipe(text, source=str(path), overrides=tuple(overrides))
+    return parse_recipe(text, kinds=kinds, source=str(path), overrides=tuple(overrides))
 
 
-def recipe_to_dict(value: Any) -> Any:
+def recipe_to_dict(value: Any, *, kinds: RecipeKinds) -> Any:
     """Plain data (dicts, lists, scalars) of a recipe or any part of it; tags written first."""
-    return to_plain(value, RECIPE_SCHEMA)
+    return to_plain(value, recipe_schema(kinds))
 
 
-def format_recipe(recipe: RecipeConfig) -> str:
+def format_recipe(recipe: RecipeConfig, *, kinds: RecipeKinds) -> str:
     """The resolved recipe as YAML, defaults included (``--print-config``); it reads back equal."""
-    return format_yaml(recipe_to_dict(recipe))
+    return format_yaml(recipe_to_dict(recipe, kinds=kinds))

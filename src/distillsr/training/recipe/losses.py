@@ -1,4 +1,4 @@
-"""Loss terms of a training stage: a tagged union on ``type`` (the table is :data:`~.unions.LOSS_TYPES`)."""
+"""Loss terms of a training stage: a tagged union on ``type`` (its members are listed in :mod:`distillsr.stages`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from distillsr.training.recipe.checks import positive, require
 
 @dataclass(frozen=True, kw_only=True)
 class LossConfig:
-    """Base of a loss term. Its ``type`` picks the subclass from :data:`LOSS_TYPES`."""
+    """Base of a loss term. Its ``type`` picks the subclass from the recipe's loss types (:class:`~.kinds.RecipeKinds`)."""
 
     tag_aliases: ClassVar[Mapping[str, str]] = MappingProxyType({})  # other spellings of a type -> ours
     needs_teacher: ClassVar[bool] = False  # only a stage with a teacher (kind: distill) can compute it

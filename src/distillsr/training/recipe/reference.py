@@ -1,6 +1,8 @@
 """The recipe reference (every key, its type, default and help), generated from the dataclasses.
 
-Driven by the same field metadata the reader uses, so the docs cannot drift from the code.
+Driven by the same field metadata the reader uses, so the docs cannot drift from the code. Like
+the reader, it takes the stage and loss kinds as an argument (:class:`~.kinds.RecipeKinds`):
+:func:`distillsr.stages.field_reference` passes the one table.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from dataclasses import MISSING, dataclass
 from typing import Any
 
 from distillsr.config.describe import type_name
+from distillsr.training.recipe.kinds import RecipeKinds
 from distillsr.training.recipe.losses import LossConfig
 from distillsr.training.recipe.run import RecipeConfig
-from distillsr.training.recipe.unions import TAGGED_UNIONS, tagged_union
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class FieldDoc:
     aliases: tuple[str, ...]
 
 
-def _default_text(f: dataclasses.Field) -> str:
+def _default_text(f: dataclasses.Field, kinds: RecipeKinds) -> str:
     if f.default is not MISSING:
         value = f.default
     elif f.default_factory is not MISSING:
@@ -41,19 +43,19 @@ def _default_text(f: dataclasses.Field) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, tuple):
-        return "[" + ", ".join(_default_text_value(v) for v in value) + "]"
-    return _default_text_value(value)
+        return "[" + ", ".join(_default_text_value(v, kinds) for v in value) + "]"
+    return _default_text_value(value, kinds)
 
 
-def _default_text_value(value: Any) -> str:
+def _default_text_value(value: Any, kinds: RecipeKinds) -> str:
     if dataclasses.is_dataclass(value):
-        tag = next((u.tag_of(value) for u in TAGGED_UNIONS if isinstance(value, u.base)), type(value).__name__)
+        tag = next((u.tag_of(value) for u in kinds.unions if isinstance(value, u.base)), type(value).__name__)
         return f"{{type: {tag}}}" if isinstance(value, LossConfig) else tag
     return str(value)
 
 
-def field_reference(cls: type = RecipeConfig, prefix: str = "", skip: str = "") -> list[FieldDoc]:
-    """Every recipe key with its type, default and help, in file order: the source of the docs."""
+def field_reference(kinds: RecipeKinds, cls: type = RecipeConfig, prefix: str = "", skip: str = "") -> list[FieldDoc]:
+    """Every recipe key (stages and losses: those of ``kinds``) with its type, default and help, in file order."""
     rows: list[FieldDoc] = []
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
@@ -61,9 +63,9 @@ def field_reference(cls: type = RecipeConfig, prefix: str = "", skip: str = "") 
             continue
         path = f"{prefix}{f.name}"
         tp = hints[f.name]
-        rows.append(FieldDoc(path, type_name(tp), _default_text(f), f.metadata["help"], f.metadata["aliases"]))
+        rows.append(FieldDoc(path, type_name(tp), _default_text(f, kinds), f.metadata["help"], f.metadata["aliases"]))
         for inner in _inner_types(tp):
-            union = tagged_union(inner)
+            union = kinds.union_for(inner)
             if union is not None:
                 rows.append(
                     FieldDoc(
@@ -78,9 +80,9 @@ def field_reference(cls: type = RecipeConfig, prefix: str = "", skip: str = "") 
                 for tag, member in union.members.items():
                     by_class.setdefault(member, []).append(tag)
                 for member, tags in by_class.items():
-                    rows.extend(field_reference(member, f"{path}[{union.key}={'|'.join(tags)}].", skip=union.key))
+                    rows.extend(field_reference(kinds, member, f"{path}[{union.key}={'|'.join(tags)}].", skip=union.key))
             elif dataclasses.is_dataclass(inner):
-                rows.extend(field_reference(inner, f"{path}."))
+                rows.extend(field_reference(kinds, inner, f"{path}."))
     return rows
 
 

@@ -1,10 +1,11 @@
 """Stages: what a run does, in order. A tagged union on ``kind``.
 
-The kinds are listed once, in :data:`distillsr.training.stages.table.STAGES` (each row: this
-config class and the stage class that runs it); :data:`~.unions.STAGE_KINDS` is derived from it.
-A compression technique adds a stage kind by writing one :class:`StageConfig` subclass (here or in
-its own module), one :class:`~distillsr.training.stages.base.StageKind`, and one row in that table;
-the reader needs no change.
+Each options class carries its tag (``kind``) and names the class that runs it (``runner``), so the
+session needs no table to run a stage and the reader gets the kinds as data
+(:class:`~.kinds.RecipeKinds`). The engine's own kinds are here (``train``, ``reparameterize``);
+compression stage kinds keep their options beside their runners (:mod:`distillsr.compression`), and
+the one table of all kinds is :mod:`distillsr.stages`. A new kind is one :class:`StageConfig`
+subclass, one :class:`~distillsr.training.stages.base.StageKind` and one row in that table.
 """
 
 from __future__ import annotations
@@ -28,9 +29,16 @@ Amp = Literal["none", "bf16", "fp16"]
 
 @dataclass(frozen=True, kw_only=True)
 class StageConfig:
-    """Base of a stage. Its ``kind`` picks the subclass from :data:`STAGE_KINDS`."""
+    """Base of a stage. Its ``kind`` picks the subclass from the recipe's :class:`~.kinds.RecipeKinds`.
+
+    ``runner`` names the :class:`~distillsr.training.stages.base.StageKind` that runs the stage:
+    ``"package.module:Class"`` (imported only when a run reaches the stage, so reading a recipe
+    never imports torch), or the class itself (a kind defined where importing it is cheap, e.g. in
+    a test). A subclass that does not name one runs like its parent.
+    """
 
     kind: ClassVar[str] = ""
+    runner: ClassVar[str | type] = ""  # a StageKind subclass (not named here: get_type_hints must not need torch)
     tag_aliases: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     name: str | None = field(
@@ -59,6 +67,7 @@ class TrainStageConfig(StageConfig):
     """Supervised training on (LR, HR) patches. Compression stages extend it with their own options."""
 
     kind: ClassVar[str] = "train"
+    runner: ClassVar[str | type] = "distillsr.training.stages.train:TrainStage"
     has_teacher: ClassVar[bool] = False  # whether the stage can compute teacher-based loss terms
 
     iterations: int = field(metadata=doc("optimizer steps in this stage", aliases=("total_iter",)))
@@ -156,6 +165,7 @@ class ReparameterizeStageConfig(StageConfig):
     """Fold every train-time block (DBB, RRRB, ...) into its deploy form; later stages train the folded net."""
 
     kind: ClassVar[str] = "reparameterize"
+    runner: ClassVar[str | type] = "distillsr.training.stages.reparameterize:ReparameterizeStage"
     tag_aliases: ClassVar[Mapping[str, str]] = MappingProxyType(
         {"reparameterise": "reparameterize", "fold": "reparameterize"}
     )

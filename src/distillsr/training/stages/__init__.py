@@ -1,21 +1,19 @@
-"""Stage kinds of the training engine: one class per kind, listed in one table.
+"""Stage kinds of the training engine: the protocol, the context they run in, and the engine's own kinds.
 
-A recipe is a list of stages; each stage's ``kind`` names a row of
-:data:`~distillsr.training.stages.table.STAGES`, which pairs the kind's options (a
-:class:`~distillsr.training.recipe.stages.StageConfig` subclass, torch-free, read from YAML) with
-the class that runs it (a :class:`~distillsr.training.stages.base.StageKind`, named by import path
-so that reading a recipe never imports torch). The recipe reader's
-:data:`~distillsr.training.recipe.STAGE_KINDS` is derived from that table.
+A recipe is a list of stages; each stage's options (a
+:class:`~distillsr.training.recipe.stages.StageConfig` subclass, torch-free, read from YAML) name
+the class that runs them (a :class:`~distillsr.training.stages.base.StageKind`, by import path so
+that reading a recipe never imports torch). The engine knows no table of kinds: the session asks
+:func:`~distillsr.training.stages.runner.stage_runner` for the runner of each stage it meets, and
+the one table a recipe is read with lives above the engine and the compression stage kinds
+(:mod:`distillsr.stages`).
 
 A stage sees its run only through a :class:`~distillsr.training.stages.context.StageContext`
 (model description, device, processes, data, validation, logs, checkpoints), never through the
-session's internals.
+session's internals, and hands everything on through its
+:class:`~distillsr.training.stages.base.StageResult`.
 
-Modules: :mod:`.table` (the kinds), :mod:`.base` (the ``StageKind`` protocol and its result),
-:mod:`.context` (what a stage may use), :mod:`.train` and :mod:`.reparameterize` (the kinds),
+Modules: :mod:`.base` (the ``StageKind`` protocol and its result), :mod:`.runner` (options -> runner),
+:mod:`.context` (what a stage may use), :mod:`.train` and :mod:`.reparameterize` (the engine's kinds),
 :mod:`.init_weights` (a stage's ``init:`` weights), :mod:`.fold_check` (the fold's self-check).
 """
-
-# The recipe package reads the table (its STAGE_KINDS), and the table names the recipe's config
-# classes; importing the recipe first keeps that one-way whichever of the two is imported first.
-import distillsr.training.recipe  # noqa: F401  (torch-free)

@@ -1,9 +1,13 @@
-"""What every stage kind implements: run once, replay on resume, own extra trainable modules.
+"""What every stage kind implements: check before the run, run once, replay on resume, own extra modules.
 
-A :class:`StageKind` is stateless: the session makes one per stage when the run reaches it and
-passes everything in (the :class:`~distillsr.training.stages.context.StageContext`, the stage's
-index and options, the network as the previous stage left it, the training state to resume from).
-Its result is a :class:`StageResult`. Torch-free at import (annotations only), like the table.
+The session makes one :class:`StageKind` per stage (the class its options name,
+:func:`~distillsr.training.stages.runner.stage_runner`) before the run starts, asks each to
+:meth:`~StageKind.check` its stage, then runs them in order, passing everything in (the
+:class:`~distillsr.training.stages.context.StageContext`, the stage's index and options, the
+network as the previous stage left it, the training state to resume from). Its result is a
+:class:`StageResult`, the only way a stage hands anything on (the network, its metrics, what a
+resume must replay, the hyperparameters that now describe the network). Torch-free at import
+(annotations only).
 
 Two things a stage may need beyond training the network, both designed for compression stages:
 
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from distillsr.errors import DistillsrError
 
@@ -44,7 +48,10 @@ class StageResult:
     ``record``: plain data (dicts, lists, numbers, strings) that :meth:`StageKind.replay` needs to
     rebuild the change of architecture on resume; None when the options suffice.
     ``model_kwargs``: hyperparameters that describe the changed network in every later model file
-    (e.g. pruned widths), merged over the recipe's; None when the description does not change.
+    (e.g. pruned widths, trained widths), merged over the recipe's by the session; None when the
+    description does not change. The only lasting channel: a stage never writes
+    ``context.model_kwargs`` (its own model files written mid-stage get the same values through the
+    ``model_kwargs`` argument of the context's validator and checkpoint writer).
     """
 
     network: nn.Module
@@ -55,10 +62,21 @@ class StageResult:
 
 
 class StageKind:
-    """Base of a stage kind. Subclasses set :attr:`config` and implement :meth:`run`."""
+    """Base of a stage kind. Subclasses implement :meth:`run`; the options class names the subclass."""
 
-    config: ClassVar[type[StageConfig]]
-    """The options class of this kind (a row of the table pairs the two)."""
+    def check(self, context: StageContext, index: int, config: StageConfig) -> None:
+        """Refuse the stage before the run starts, for reasons the options alone cannot show.
+
+        Called for every stage of the recipe, in order, before the first stage runs and before the
+        output folder is claimed (a resumed run checks its finished stages too, as reading the
+        recipe did). For checks that need a model or a file's contents (a teacher that loads, anchors
+        that exist); checks of the options alone belong in the config (``__post_init__``,
+        ``check_in_recipe``), where reading the recipe runs them. No stage has run yet, so the
+        network a later stage will see does not exist: build what a check needs from
+        ``context.recipe`` (on the meta device where possible). Raise
+        :class:`~distillsr.config.errors.ConfigError` with the path from the recipe's root
+        (``stages.<index>.<key>``). The default checks nothing.
+        """
 
     def run(
         self, context: StageContext, index: int, config: StageConfig, network: nn.Module, resume: dict | None

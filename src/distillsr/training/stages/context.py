@@ -38,8 +38,15 @@ class StageContext:
     ``device``, ``process`` (rank and world size), ``stop`` (the signal guard), ``log`` (log.csv and
     TensorBoard), ``logger`` (console and ``train.log`` lines), ``progress`` (show a progress bar),
     ``best_psnr`` (the best first-set validation PSNR so far), ``model_kwargs`` (hyperparameters
-    stages changed, e.g. pruned widths, written into every later model file), ``written_states``
-    (the training states this run wrote and still keeps, oldest first; :attr:`last_state`).
+    finished stages changed, e.g. pruned widths, written into every later model file: the session
+    merges each :attr:`~distillsr.training.stages.base.StageResult.model_kwargs` in; stages read it
+    and never write it), ``written_states`` (the training states this run wrote and still keeps,
+    oldest first; :attr:`last_state`).
+
+    A stage whose network is described differently *while it runs* (a csd stage's trained widths)
+    passes those hyperparameters to the writers of its own model files (``model_kwargs=`` of
+    :meth:`validator`, :meth:`checkpoint_writer`, :meth:`loop_hooks`), and returns them in its
+    result for the files after it.
     """
 
     def __init__(
@@ -89,10 +96,15 @@ class StageContext:
 
         return "train" if any(isinstance(m, Foldable) for m in network.modules()) else "deploy"
 
-    def model_info(self, form: str, extra: Mapping[str, Any] | None = None) -> CheckpointInfo:
-        """The metadata of a model file of this run's network in ``form`` (``extra``: provenance)."""
+    def model_info(
+        self, form: str, extra: Mapping[str, Any] | None = None, model_kwargs: Mapping[str, Any] | None = None
+    ) -> CheckpointInfo:
+        """The metadata of a model file of this run's network in ``form`` (``extra``: provenance).
+
+        ``model_kwargs``: the running stage's own description of the network, over the finished stages'.
+        """
         entry = self.entry
-        kwargs = {**entry.defaults, **dict(self.recipe.model.kwargs), **self.model_kwargs}
+        kwargs = {**entry.defaults, **dict(self.recipe.model.kwargs), **self.model_kwargs, **dict(model_kwargs or {})}
         if form == "deploy" and "deploy" in kwargs:
             kwargs["deploy"] = True
         return CheckpointInfo(
@@ -174,11 +186,16 @@ class StageContext:
 
     # --- validation and logs -----------------------------------------------------------------
 
-    def validator(self, label: str, total: int) -> Callable[[nn.Module, int], dict] | None:
+    def validator(
+        self, label: str, total: int, *, keep_best: bool = True, model_kwargs: Mapping[str, Any] | None = None
+    ) -> Callable[[nn.Module, int], dict] | None:
         """``validate(network, iteration) -> scores`` on the recipe's sets, or None when validation is off.
 
         Each check prints one console line (``[label iteration/total] Set5 PSNR .. dB SSIM .. (protocol)``)
-        and, when the first set's PSNR is the best so far, writes ``models/best.safetensors``.
+        and, when the first set's PSNR is the best so far, writes ``models/best.safetensors``
+        (described with ``model_kwargs`` over the finished stages' hyperparameters).
+        ``keep_best=False`` only scores: a network that is not the one the run hands on (another
+        width of a slimmable network) neither competes for ``best_psnr`` nor writes the file.
         Scores are computed on the main process; every rank waits for it.
         """
         val = self.recipe.data.val
@@ -209,10 +226,10 @@ class StageContext:
                 network.train(was_training)
                 self.logger.info(f"[{label} {iteration}/{total}] {', '.join(parts)} ({protocol.name})")
                 first = scores[f"{sets[0].name}_psnr_{protocol.name}"]
-                if self.best_psnr is None or first > self.best_psnr:
+                if keep_best and (self.best_psnr is None or first > self.best_psnr):
                     self.best_psnr = first
-                    save_checkpoint(self.output_dir / "models" / "best.safetensors", network.state_dict(),
-                                    self.model_info(self.form_of(network), {"iteration": iteration, "scores": scores}))
+                    info = self.model_info(self.form_of(network), {"iteration": iteration, "scores": scores}, model_kwargs)
+                    save_checkpoint(self.output_dir / "models" / "best.safetensors", network.state_dict(), info)
             self.barrier()
             return scores
 
@@ -254,14 +271,20 @@ class StageContext:
         self.written_states = self.written_states[-keep:]
 
     def checkpoint_writer(
-        self, index: int, *, form: str = "train", extra_state: Callable[[], Mapping[str, Any]] | None = None
+        self,
+        index: int,
+        *,
+        form: str = "train",
+        extra_state: Callable[[], Mapping[str, Any]] | None = None,
+        model_kwargs: Mapping[str, Any] | None = None,
     ) -> Callable[[int, dict], None]:
         """``write(iteration, state)``: a training state of stage ``index`` and ``models/last*.safetensors``.
 
         ``state`` is what :func:`~distillsr.training.loop.run_loop` hands its checkpoint hook;
         the writer adds the stage index, the best PSNR so far, the records of finished stages and
         ``extra_state()`` (a stage's own resume data: its owned modules, a prune step's widths).
-        ``form``: the network's form, for the model files' metadata. Keeps the ``checkpoint.keep``
+        ``form`` and ``model_kwargs`` (the running stage's hyperparameters): the model files'
+        metadata. Keeps the ``checkpoint.keep``
         states written last (0: all); the one just written always stays. Main process only; other
         ranks return at once.
         """
@@ -281,7 +304,7 @@ class StageContext:
             if keep:
                 self._keep_newest_states(keep)
             models = self.output_dir / "models"
-            info = self.model_info(form, {"stage": index, "iteration": iteration})
+            info = self.model_info(form, {"stage": index, "iteration": iteration}, model_kwargs)
             save_checkpoint(models / "last.safetensors", state["model"], info)
             if state.get("ema") is not None:
                 save_checkpoint(models / "last_ema.safetensors", state["ema"], info)
@@ -315,13 +338,26 @@ class StageContext:
         ids = [self.device.index] if self.device.type == "cuda" else None
         return DistributedDataParallel(module, device_ids=ids)
 
-    def loop_hooks(self, index: int, label: str, total: int, *, form: str = "train",
-                   extra_state: Callable[[], Mapping[str, Any]] | None = None) -> LoopHooks:
-        """The hooks :func:`~distillsr.training.loop.run_loop` needs: logs, validation, states, stop, progress."""
+    def loop_hooks(
+        self,
+        index: int,
+        label: str,
+        total: int,
+        *,
+        validate: Callable[[nn.Module, int], dict] | None,
+        form: str = "train",
+        extra_state: Callable[[], Mapping[str, Any]] | None = None,
+        model_kwargs: Mapping[str, Any] | None = None,
+    ) -> LoopHooks:
+        """The hooks :func:`~distillsr.training.loop.run_loop` needs: logs, validation, states, stop, progress.
+
+        ``validate``: the stage's validation (usually :meth:`validator`; None: none), chosen by the
+        stage because a stage may score its network in its own way (every width of a slimmable one).
+        """
         return LoopHooks(
             log=self.metrics_logger(index, label, total),
-            validate=self.validator(label, total),
-            checkpoint=self.checkpoint_writer(index, form=form, extra_state=extra_state),
+            validate=validate,
+            checkpoint=self.checkpoint_writer(index, form=form, extra_state=extra_state, model_kwargs=model_kwargs),
             stop=self.stop_requested,
             progress=self.progress,
         )

@@ -45,8 +45,6 @@ def _check_patch_size(context: StageContext, index: int) -> int:
 class ReparameterizeStage(StageKind):
     """Fold the network; stop the run if the folded one computes something else."""
 
-    config = ReparameterizeStageConfig
-
     def run(
         self,
         context: StageContext,

@@ -12,7 +12,11 @@ schedule, EMA, patches and loss terms, resumable at any iteration. A stage that 
 * :meth:`TrainStage.begin` — change the network before the optimizer and the weight average are
   made from it (e.g. reorder its channels), once its starting weights are in place;
 * :meth:`TrainStage.prepare` — work before the first iteration, on a fresh start or a resume
-  (e.g. load a teacher).
+  (e.g. load a teacher);
+* :meth:`TrainStage.model_kwargs` — hyperparameters that describe the network this stage trains
+  (e.g. the widths a csd stage trains): its own model files carry them, and so does its result;
+* :meth:`TrainStage.validator` — how a validation check scores the network (default: the
+  context's validator; a slimmable stage scores every width, only one of which keeps the best).
 
 The network starts from the previous stage's weights, or from ``init:`` (a checkpoint or an
 official file, :mod:`~distillsr.training.stages.init_weights`) on a fresh start of the stage; a
@@ -22,6 +26,7 @@ each with its own patch size, loss terms and learning rate.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -46,8 +51,6 @@ from distillsr.training.stages.context import StageContext
 class TrainStage(StageKind):
     """Pixel losses on (LR, HR) patches; subclasses change the losses, the forward pass, the modules."""
 
-    config = TrainStageConfig
-
     # --- hooks for stages that train differently ----------------------------------------------
 
     def step_recipe(
@@ -69,6 +72,26 @@ class TrainStage(StageKind):
 
     def prepare(self, context: StageContext, config: TrainStageConfig, network: nn.Module, resume: dict | None) -> None:
         """Work before the first iteration (fresh start and resume alike); the default has none."""
+
+    def model_kwargs(self, context: StageContext, config: TrainStageConfig) -> dict[str, Any] | None:
+        """Hyperparameters that describe the network from this stage on, over the finished stages'.
+
+        Written into the stage's own model files (``best``, ``last``) and returned as
+        :attr:`~distillsr.training.stages.base.StageResult.model_kwargs` for every file after it.
+        The default (None) leaves the description as it is.
+        """
+        return None
+
+    def validator(
+        self, context: StageContext, config: TrainStageConfig, label: str, total: int,
+        model_kwargs: Mapping[str, Any] | None,
+    ) -> Callable[[nn.Module, int], dict] | None:
+        """``validate(network, iteration) -> scores`` for the loop's checks, or None without validation.
+
+        The default is :meth:`StageContext.validator`: one console line per check, and the best
+        first-set PSNR written to ``best.safetensors`` (described with ``model_kwargs``).
+        """
+        return context.validator(label, total, model_kwargs=model_kwargs)
 
     # --- the stage --------------------------------------------------------------------------
 
@@ -116,8 +139,11 @@ class TrainStage(StageKind):
             validate_every=context.recipe.data.val.every, checkpoint_every=context.recipe.checkpoint.every,
         )
         extra_state = (lambda: {"owned": self.owned_state(owned)}) if owned else None
-        hooks = context.loop_hooks(index, config.label(index), config.iterations, form=context.form_of(network),
-                                   extra_state=extra_state)
+        label, described = config.label(index), self.model_kwargs(context, config)
+        hooks = context.loop_hooks(
+            index, label, config.iterations, validate=self.validator(context, config, label, config.iterations, described),
+            form=context.form_of(network), extra_state=extra_state, model_kwargs=described,
+        )
         step = self.step_recipe(context, config, network, owned)
         with context.interruptible():
             metrics = run_loop(model, batches, sampler, optimizer, step, settings, hooks,
@@ -125,4 +151,4 @@ class TrainStage(StageKind):
                                running=resume.get("running") if resume is not None else None)
         if ema is not None:  # later stages and the final model continue from the averaged weights
             network.load_state_dict(ema.state_dict())
-        return StageResult(network, metrics, config.iterations - start)
+        return StageResult(network, metrics, config.iterations - start, model_kwargs=described)
