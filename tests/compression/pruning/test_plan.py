@@ -48,7 +48,7 @@ def test_target_widths_are_checked():
         prune_to_widths(network, {"trunk": 8})
     with pytest.raises(DistillsrError, match="must be 1..12"):
         prune_to_widths(network, {"block_1.c1_r": 13})
-    with pytest.raises(DistillsrError, match="cannot be pruned: pixel_shuffle"):
+    with pytest.raises(DistillsrError, match="cannot be pruned: the network output"):  # its 3 shuffled channels are the image
         prune_to_widths(network, {"upsampler.0": 4})
 
 

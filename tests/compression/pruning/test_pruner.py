@@ -89,3 +89,13 @@ def test_one_goal_exactly(calibration):
         prune_model(_model(), tools, step=0.25)
     with pytest.raises(DistillsrError, match="either a target or exact widths"):
         prune_model(_model(), tools, step=0.25, target=PruneTarget(params=10), widths=lambda names: {})
+
+
+def test_widths_already_reached_are_no_step_and_wider_ones_are_refused(calibration):
+    """Exact widths equal to the present ones used to divide by zero; wider ones are one line."""
+    model = _model()
+    tools = pruning_tools(model, calibration, criterion="l2", bicubic_floor=False, finetuning=None, device=torch.device("cpu"))
+    result = prune_model(model, tools, step=0.25, widths=lambda names: {"conv_1": 12})
+    assert result.kept == 0 and [s.index for s in result.steps] == [0] and result.stopped == "the model already has these widths"
+    with pytest.raises(DistillsrError, match="must be 1..12"):
+        prune_model(model, tools, step=0.25, widths=lambda names: {"conv_1": 13})

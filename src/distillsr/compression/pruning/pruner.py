@@ -148,7 +148,10 @@ def _prune_to_widths(
     count = max(math.ceil((groups[name] - width) / (groups[name] * step)) for name, width in goal.items())
     steps = [measure_step(model, 0, 0.0, validate, tools.floor)]
     report(steps[0])
-    for index in range(1, max(count, 1) + 1):
+    if count <= 0:  # the goal is the present width (or wider, which plan_widths refuses in one line)
+        prune_to_widths(network, goal, example)
+        return PruneResult(model, steps, 0, "the model already has these widths")
+    for index in range(1, count + 1):
         now = {name: groups[name] - round((groups[name] - width) * index / count) for name, width in goal.items()}
         prune_to_widths(network, now, example, tools.criterion(network) if tools.criterion is not None else None)
         if tools.finetune is not None:
