@@ -93,7 +93,11 @@ def test_official_state_dicts_as_bare_safetensors_are_recognised_the_same(tmp_pa
     from_safetensors = read_weights(bare)
     for field in ("model", "scale", "kwargs", "input_range", "form"):
         assert getattr(from_safetensors.info, field) == getattr(from_pth.info, field)
-    assert from_safetensors.info.provenance["layout"] == from_pth.info.provenance["layout"]
+    # the .pth is also known by its sha256, which its description adds to the layout's
+    assert from_pth.info.provenance["layout"] == (
+        f"{from_safetensors.info.provenance['layout']}; recognised by its sha256 as the official "
+        f"{next(w.filename for w in get_entry(model).weights if w.sha256 == from_pth.info.provenance['sha256'])}"
+    )
     assert from_safetensors.info.provenance["converted_from"] == bare.name
     assert set(from_safetensors.state_dict) == set(from_pth.state_dict)  # safetensors sorts the names
     assert all(torch.equal(from_safetensors.state_dict[k], v) for k, v in from_pth.state_dict.items())

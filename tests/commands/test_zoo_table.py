@@ -19,6 +19,13 @@ PUBLISHED_PARAMS_X4 = {
     "ddistill-sr": 1_173_004,
     "dipnet": 243_252,
     "edipv1": 209_260,
+    # methods.md §0.5b: counted from the official files (the NTIRE 2025 kit prints EFDN's 0.276 M)
+    "rlfn": 543_740,
+    "rlfn-s": 470_208,
+    "rlfn-ntire": 317_218,
+    "efdn": 276_192,
+    "span": 146_328,
+    "dipnet-slim-v2": 154_336,
 }
 
 
@@ -52,11 +59,20 @@ def test_rows_hold_the_published_parameter_counts(table_x4):
         assert rows[name][5] == "-", "no MACs column with macs=False"
 
 
+def test_every_name_fits_its_column():
+    assert max(len(name) for name in ZOO) <= zoo_table.NAME_WIDTH
+    header, rule = format_zoo_table(scale=4, macs=False, names=["dipnet-slim-v2-train"]).splitlines()[:2]
+    assert len(rule) == len(header)
+
+
 def test_rows_hold_each_models_contract(table_x4):
     rows = _rows(table_x4)
     assert rows["e-rfdn"][1:4] == ["2,3,4", "plain", "255"]  # E-RFDN takes 0-255 input
     assert rows["dipnet"][1:4] == ["2,3,4", "deploy", "1"]
     assert rows["ddistill-sr"][1:4] == ["2,3,4", "train", "1"]
+    assert rows["rlfn"][1:4] == ["2,3,4", "plain", "255"]  # bytedance/RLFN's test code feeds 0-255
+    assert rows["efdn"][1:4] == rows["span"][1:4] == rows["dipnet-slim-v2"][1:4] == ["2,3,4", "deploy", "1"]
+    assert rows["efdn-train"][1:4] == rows["span-train"][1:4] == ["2,3,4", "train", "1"]
     assert rows["bicubic"][1] == "any"
 
 
@@ -87,13 +103,15 @@ def test_channel_splitting_models_list_their_widths():
 
 def test_unsupported_scale_is_marked():
     table = format_zoo_table(scale=5, macs=False, names=["imdn", "bicubic"])
-    assert "imdn            2,3,4    (no x5)" in table
+    assert f"{'imdn':<{zoo_table.NAME_WIDTH}} 2,3,4    (no x5)" in table
     assert _rows(table)["bicubic"][4] == "0"
 
 
-@pytest.mark.parametrize("name,ntire_gmacs", [("e-rfdn", 27.10), ("dipnet", 14.90)])
+@pytest.mark.parametrize("name,ntire_gmacs", [("e-rfdn", 27.10), ("dipnet", 14.90), ("efdn", 16.70)])
 def test_macs_at_the_ntire_input_match_the_challenge_reports(name, ntire_gmacs):
-    """NTIRE 2022/2023 efficient-SR reports (methods.md): RFDN baseline 27.10 G, DIPNet 14.90 G at 3x256x256."""
+    """NTIRE 2022/2023 efficient-SR reports (methods.md): RFDN baseline 27.10 G, DIPNet 14.90 G at 3x256x256;
+    the NTIRE 2025 kit's EFDN baseline 16.70 G (its fvcore count adds ESA's bilinear upsampling, 0.013 G, to
+    the 16.69 G of conv MACs counted here)."""
     macs = macs_at_ntire_input(get_entry(name), 4)
     assert macs / 1e9 == pytest.approx(ntire_gmacs, rel=3e-3)
     row = _rows(format_zoo_table(4, macs=True, names=[name]))[name]
@@ -179,9 +197,9 @@ def test_the_built_in_row_at_a_scale_that_is_not_shipped(monkeypatch):
     from distillsr.checkpoints import builtin
 
     monkeypatch.setattr(builtin, "builtin_scales", lambda: (4,))
-    assert "builtin         4        (no x3)" in format_zoo_table(scale=3, macs=False, names=["builtin"])
+    assert f"{'builtin':<{zoo_table.NAME_WIDTH}} 4        (no x3)" in format_zoo_table(scale=3, macs=False, names=["builtin"])
     monkeypatch.setattr(builtin, "builtin_scales", lambda: ())
-    assert "builtin         none     (no built-in models in this installation" in format_zoo_table(4, macs=False)
+    assert f"{'builtin':<{zoo_table.NAME_WIDTH}} none     (no built-in models in this installation" in format_zoo_table(4, macs=False)
 
 
 def test_names_pick_the_built_in_row_or_leave_it_out():

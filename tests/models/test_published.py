@@ -25,6 +25,21 @@ ALL_TABLES = {
     "EDIPV1": published.EDIPV1,
     "EDSR_CSD": published.EDSR_CSD,
     "BICUBIC": published.BICUBIC,
+    "RLFN": published.RLFN,
+    "RLFN_S": published.RLFN_S,
+    "RLFN_NTIRE": published.RLFN_NTIRE,
+    "EFDN": published.EFDN,
+    "SPAN": published.SPAN,
+    "DIPNET_SLIM_V2": published.DIPNET_SLIM_V2,
+}
+# Issue 19's table of the yardsticks' published PSNR (classic protocol), (scale, dataset) -> dB.
+ISSUE_19 = {
+    "RLFN": {(4, "Set5"): 32.24, (4, "Set14"): 28.53, (2, "B100"): 32.24},
+    "RLFN_S": {(4, "Set5"): 32.24, (4, "Set14"): 28.53, (2, "B100"): 32.21},
+    "RLFN_NTIRE": {(4, "Set5"): 32.10, (4, "Set14"): 28.50},
+    "EFDN": {(4, "Set5"): 32.08, (4, "Set14"): 28.49},
+    "SPAN": {(4, "Set5"): 31.74, (4, "Set14"): 28.31},
+    "DIPNET_SLIM_V2": {(4, "Set5"): 32.04, (4, "Set14"): 28.44},
 }
 # scores.md names its rows by model; the table of each.
 SCORES_MD_MODELS = {
@@ -91,11 +106,26 @@ def test_reference_rows_are_exactly_scores_md():
     assert ours == reference
 
 
-def test_every_reference_row_is_classic_and_cites_scores_md():
-    for table in ALL_TABLES.values():
+def test_every_reference_row_is_classic_and_cites_how_it_was_measured():
+    for name, table in ALL_TABLES.items():
         for s in table:
             if s.kind == "reference":
-                assert s.protocol == "classic" and "shared/reference/scores.md" in s.source
+                cited = "distillsr eval" in s.source if name in ISSUE_19 else "shared/reference/scores.md" in s.source
+                assert s.protocol == "classic" and s.ssim is not None and cited, (name, s)
+
+
+@pytest.mark.parametrize("name", sorted(ISSUE_19))
+def test_yardstick_rows_are_issue_19s_and_the_official_files_reproduce_them(name):
+    table = ALL_TABLES[name]
+    classic = [s for s in table if s.protocol == "classic"]
+    assert {key: psnr for key, (psnr, _) in _rows(classic, "published").items()} == ISSUE_19[name]
+    assert all(s.ssim is None for s in classic if s.kind == "published")
+    assert [s.dataset for s in table if s.protocol == "ntire"] == (["DIV2K_LSDIR-val"] if name == "EFDN" else [])
+    measured = _rows(table, "reference")
+    assert {(4, "Set5"), (4, "Set14")} <= set(measured)
+    for key, (psnr, _) in measured.items():
+        if key in ISSUE_19[name]:  # printed to two decimals: the official file scores what was printed
+            assert abs(psnr - ISSUE_19[name][key]) <= 0.005, (name, key, psnr)
 
 
 @pytest.mark.parametrize("name,heading", [("RFDN", "### 1.3 Published accuracy"), ("IMDN", "### 5.3 Published accuracy")])

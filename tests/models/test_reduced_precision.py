@@ -22,6 +22,14 @@ FILES = {
     "imdn x2": ("imdn", "IMDN_x2.pth"),
     "imdn x3": ("imdn", "IMDN_x3.pth"),
     "imdn x4": ("imdn", "IMDN_x4.pth"),
+    "rlfn x2": ("rlfn", "rlfn_x2.pth"),
+    "rlfn x4": ("rlfn", "rlfn_x4.pth"),
+    "rlfn-s x2": ("rlfn", "rlfn_s_x2.pth"),
+    "rlfn-s x4": ("rlfn", "rlfn_s_x4.pth"),
+    "rlfn-ntire x4": ("rlfn", "rlfn_ntire_x4.pth"),
+    "efdn x4": ("ntire2025", "team00_EFDN.pth"),
+    "span x4": ("ntire2025", "team46_span.pth"),
+    "dipnet-slim-v2 x4": ("ntire2025", "team15_DIPNet_slim_v2.pt"),
 }
 TOLERANCE_DB = 0.003  # another CPU's bf16 kernels may round differently
 

@@ -75,7 +75,7 @@ CONCRETE = [cls for cls in FOLDABLE if not is_abstract(cls)]
 
 def test_the_known_blocks_are_found():
     names = {cls.__qualname__ for cls in CONCRETE}
-    assert {"DiverseBranchBlock", "DynamicDBB", "RRRB"} <= names
+    assert {"DiverseBranchBlock", "DynamicDBB", "RRRB", "Conv3XC", "EDBB"} <= names
     assert "DiverseBranches" not in names  # the abstract base of the DBB family
 
 

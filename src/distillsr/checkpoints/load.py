@@ -4,7 +4,10 @@ Two kinds of file are accepted:
 
 * distillsr checkpoints (``.safetensors`` with metadata) — they name their model and scale;
 * official ``.pth`` files of the papers' repositories — read with ``weights_only=True`` (no
-  arbitrary unpickling) and recognised by their key layout (:mod:`.official.registry`).
+  arbitrary unpickling) and recognised by their sha256 when they are a released file
+  (:mod:`.official.known`), else by their key layout (:mod:`.official.registry`). A layout two
+  families share (RLFN and DIPNet: 0-255 vs 0-1 input) is refused in one line naming the choices,
+  unless the caller names the model.
 
 Weights never load with ``strict=False``: a missing, unexpected or mis-shaped tensor is an error
 that names the tensors and the model they were meant for.
@@ -154,18 +157,33 @@ def read_weights(
 def _recognise(
     source: Path, state_dict: dict[str, torch.Tensor], model: str | None, scale: int | None, what: str
 ) -> LoadedWeights:
-    """An official layout by its keys, else the zoo model the caller named, else an error saying how to name it.
+    """A released official file by its sha256, else an official layout by its keys, else the zoo
+    model the caller named, else an error saying how to name it.
 
     A file in an official layout whose tensors do not fit the network its shapes imply is refused
     here, naming the file and the tensors, unless the caller named the model and scale: then it is
     taken as that model's state dict and the strict load names what does not fit (and a stage's
-    ``strict: false`` can still start from the tensors that do).
+    ``strict: false`` can still start from the tensors that do). A layout two families share is
+    read as the family of the model the caller named (a model of neither family, named with its
+    scale, takes the file as its own state dict, as above); with no model named it is refused
+    naming the ``-m`` choices.
     """
-    from distillsr.checkpoints.official.conversion import LayoutMismatch
+    from distillsr.checkpoints.official.conversion import AmbiguousLayout, LayoutMismatch
+    from distillsr.checkpoints.official.known import known_conversion
     from distillsr.checkpoints.official.registry import detect_official
 
+    sha256 = sha256_of(source)
+    provenance = {"converted_from": source.name, "sha256": sha256}
     try:
-        conversion = detect_official(state_dict)
+        conversion = known_conversion(sha256, state_dict) or detect_official(state_dict)
+    except AmbiguousLayout as ambiguity:
+        conversion = ambiguity.choose(model) if model is not None else None
+        if conversion is None and (model is None or scale is None):
+            named = f" ({model} is neither)" if model is not None else ""
+            raise DistillsrError(
+                f"{source}: {ambiguity}{named}; name the model: {' or '.join(ambiguity.options)}"
+            ) from None
+        # a model of neither family named with its scale: taken as that model's state dict, as below
     except LayoutMismatch as mismatch:
         if model is None or scale is None:
             raise DistillsrError(
@@ -173,7 +191,6 @@ def _recognise(
                 f"(if it is a zoo model's state dict, name it: distillsr convert {source} -m MODEL -s SCALE -o OUT.safetensors)"
             ) from None
         conversion = None
-    provenance = {"converted_from": source.name, "sha256": sha256_of(source)}
     if conversion is not None:
         info = CheckpointInfo(
             model=conversion.model,
@@ -198,8 +215,9 @@ def _recognise(
         return LoadedWeights(info, state_dict)
     sample = ", ".join(list(state_dict)[:3])
     raise DistillsrError(
-        f"{source}: {what} (first keys: {sample}); distillsr recognises RFDN/E-RFDN, IMDN, DDistill-SR and "
-        "DIPNet/EDIPv1 official files and distillsr .safetensors; if it is the state dict of a zoo model, name "
+        f"{source}: {what} (first keys: {sample}); distillsr recognises RFDN/E-RFDN, IMDN, DDistill-SR, "
+        "DIPNet/EDIPv1, RLFN, EFDN, SPAN and DIPNet-slim-v2 official files and distillsr .safetensors; if it is the "
+        "state dict of a zoo model, name "
         f"it: distillsr convert {source} -m MODEL -s SCALE -o OUT.safetensors"
     )
 

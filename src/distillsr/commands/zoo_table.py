@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 NTIRE_INPUT = (1, 3, 256, 256)
 WEIGHTS_WIDTH = 20  # "download (1023.9 KB)"
+NAME_WIDTH = 20  # the longest zoo name ("dipnet-slim-v2-train")
 
 
 def macs_at_ntire_input(entry: ZooEntry, scale: int, **overrides) -> int | None:
@@ -122,14 +123,14 @@ def builtin_rows(scale: int, macs: bool) -> list[str]:
     scales = builtin_scales()
     listed = ",".join(map(str, scales)) or "none"
     if not scales:
-        return [f"{BUILTIN_NAME:<15} {listed:<8} (no built-in models in this installation: reinstall distillsr)"]
+        return [f"{BUILTIN_NAME:<{NAME_WIDTH}} {listed:<8} (no built-in models in this installation: reinstall distillsr)"]
     if scale not in scales:
-        return [f"{BUILTIN_NAME:<15} {listed:<8} (no x{scale})"]
+        return [f"{BUILTIN_NAME:<{NAME_WIDTH}} {listed:<8} (no x{scale})"]
     try:
         card = builtin_card(scale)
         info = _builtin_info(scale)
     except DistillsrError as error:  # a damaged installation: say so in the row, list the rest
-        return [f"{BUILTIN_NAME:<15} {listed:<8} (unreadable: {error})"]
+        return [f"{BUILTIN_NAME:<{NAME_WIDTH}} {listed:<8} (unreadable: {error})"]
     params = card.get("params")
     params_cell = f"{params:,}" if isinstance(params, int) else "?"
     gmacs = "-"
@@ -139,11 +140,11 @@ def builtin_rows(scale: int, macs: bool) -> list[str]:
     data = card.get("data")
     trained = f", trained on {data}" if data else ""
     row = (
-        f"{BUILTIN_NAME:<15} {listed:<8} {info.form:<7} {info.input_range:>5g} {params_cell:>11} {gmacs:>11} "
+        f"{BUILTIN_NAME:<{NAME_WIDTH}} {listed:<8} {info.form:<7} {info.input_range:>5g} {params_cell:>11} {gmacs:>11} "
         f"{'shipped':<{WEIGHTS_WIDTH}}  {_card_scores_cell(card)}"
     )
     description = (
-        f"{'':<15} distillsr's own model (the default of upscale and eval): {info.model} architecture{trained}; "
+        f"{'':<{NAME_WIDTH}} distillsr's own model (the default of upscale and eval): {info.model} architecture{trained}; "
         f"source: {card.get('recipe', 'distillsr')}{_bf16_cell(BUILTIN_NAME, scale)}"
     )
     return [row, description]
@@ -171,7 +172,7 @@ def format_zoo_table(scale: int = 4, macs: bool = True, names: list[str] | None 
     if names:
         rows = [None if is_builtin(name) else user_entry(name) for name in names]  # a typo fails before any row
     header = (
-        f"{'model':<15} {'scales':<8} {'form':<7} {'range':>5} {'params':>11} {'GMACs@256²':>11} "
+        f"{'model':<{NAME_WIDTH}} {'scales':<8} {'form':<7} {'range':>5} {'params':>11} {'GMACs@256²':>11} "
         f"{'weights':<{WEIGHTS_WIDTH}}  published / reference (x{scale})"
     )
     lines = [header, "-" * len(header)]
@@ -181,7 +182,7 @@ def format_zoo_table(scale: int = 4, macs: bool = True, names: list[str] | None 
             continue
         scales = ",".join(map(str, entry.scales)) if entry.scales else "any"
         if not entry.supports(scale):
-            lines.append(f"{entry.name:<15} {scales:<8} (no x{scale})")
+            lines.append(f"{entry.name:<{NAME_WIDTH}} {scales:<8} (no x{scale})")
             continue
         with torch.device("meta"):
             params = count_parameters(entry.build(scale)).total
@@ -191,10 +192,10 @@ def format_zoo_table(scale: int = 4, macs: bool = True, names: list[str] | None 
             gmacs = f"{counted / 1e9:.2f}" if counted is not None else "n/a"
         widths = _widths_cell(entry, scale)
         lines.append(
-            f"{entry.name:<15} {scales:<8} {entry.form:<7} {entry.input_range:>5g} {params:>11,} {gmacs:>11} "
+            f"{entry.name:<{NAME_WIDTH}} {scales:<8} {entry.form:<7} {entry.input_range:>5g} {params:>11,} {gmacs:>11} "
             f"{weights_cell(entry, scale):<{WEIGHTS_WIDTH}}  {_scores_cell(entry, scale)}"
         )
-        lines.append(f"{'':<15} {entry.description}{widths}; source: {entry.source}{_bf16_cell(entry.name, scale)}")
+        lines.append(f"{'':<{NAME_WIDTH}} {entry.description}{widths}; source: {entry.source}{_bf16_cell(entry.name, scale)}")
     lines.append("weights = the official file: cached on this machine, or downloaded on first use by -m NAME (no -w).")
     lines.append("MACs = multiply-accumulates of one 3x256x256 LR forward (the NTIRE challenges' 'FLOPs').")
     lines.append("bf16 = what upscale's default reduced precision costs (CPUs with native bf16): measured on Set5; "

@@ -81,6 +81,47 @@ DIPNET = (
 
 EDIPV1 = (PublishedScore("DIV2K-val", 4, 29.00, None, "ntire", "DIPNet NTIRE 2023 factsheet (EDIP row)"),)
 
+# --- the field's yardsticks since 2023 (methods.md §0.5b) ---------------------------------------------
+# "published": the authors' figures as quoted in issue 19's table (PSNR only, classic protocol).
+# "reference": distillsr eval of the official file (classic protocol, Set5/Set14 HR folders of
+# ../shared/data); distillsr's modules give the official code's outputs exactly on these files
+# (tests/models/test_rlfn.py, test_efdn.py, test_span.py, test_dipnet_slim.py against
+# benchmarks/official_mirrors.py), so these are the official code's scores.
+_ISSUE_19 = "authors' published figures, as quoted in issue 19 (yardsticks)"
+_MEASURED = "official weights, distillsr eval (equal to the official code's outputs), classic protocol"
+
+
+def _psnr_only(rows, source: str) -> tuple[PublishedScore, ...]:
+    return tuple(PublishedScore(dataset, scale, psnr, None, "classic", source) for scale, dataset, psnr in rows)
+
+
+def _measured(rows) -> tuple[PublishedScore, ...]:
+    return tuple(
+        PublishedScore(dataset, scale, psnr, ssim, "classic", _MEASURED, "reference") for scale, dataset, psnr, ssim in rows
+    )
+
+
+RLFN = _psnr_only([(4, "Set5", 32.24), (4, "Set14", 28.53), (2, "B100", 32.24)], _ISSUE_19) + _measured([
+    (2, "Set5", 38.0656, 0.96066), (2, "Set14", 33.6236, 0.91882),
+    (4, "Set5", 32.2379, 0.89527), (4, "Set14", 28.5260, 0.77990),
+])
+RLFN_S = _psnr_only([(4, "Set5", 32.24), (4, "Set14", 28.53), (2, "B100", 32.21)], _ISSUE_19) + _measured([
+    (2, "Set5", 38.0471, 0.96066), (2, "Set14", 33.5280, 0.91686),
+    (4, "Set5", 32.2395, 0.89543), (4, "Set14", 28.5289, 0.78018),
+])
+RLFN_NTIRE = _psnr_only([(4, "Set5", 32.10), (4, "Set14", 28.50)], _ISSUE_19) + _measured([
+    (4, "Set5", 32.0973, 0.89387), (4, "Set14", 28.5036, 0.77999),
+])
+EFDN = _psnr_only([(4, "Set5", 32.08), (4, "Set14", 28.49)], _ISSUE_19) + _measured([
+    (4, "Set5", 32.0758, 0.89310), (4, "Set14", 28.4876, 0.77935),
+]) + (PublishedScore("DIV2K_LSDIR-val", 4, 26.93, None, "ntire", "NTIRE 2025 ESR kit README (EFDN baseline; methods.md §0.5b)"),)
+SPAN = _psnr_only([(4, "Set5", 31.74), (4, "Set14", 28.31)], _ISSUE_19) + _measured([
+    (4, "Set5", 31.7359, 0.88931), (4, "Set14", 28.3084, 0.77561),
+])
+DIPNET_SLIM_V2 = _psnr_only([(4, "Set5", 32.04), (4, "Set14", 28.44)], _ISSUE_19) + _measured([
+    (4, "Set5", 32.0395, 0.89331), (4, "Set14", 28.4440, 0.77810),
+])
+
 _CSD = "CSD paper Table 1 (IJCAI 2021), EDSR+ with x8 self-ensemble"
 EDSR_CSD = _table(
     [

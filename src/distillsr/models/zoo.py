@@ -31,8 +31,9 @@ PRUNED_WIDTHS = "pruned_widths"
 class OfficialWeights:
     """An official checkpoint file, downloaded by name into the user's cache (size and sha256 checked).
 
-    ``sha256`` and ``size`` were measured on the published files (methods.md §0.5 lists the same
-    sizes); :mod:`distillsr.checkpoints.official_download` fetches and verifies them.
+    ``sha256`` and ``size`` were measured on the published files (methods.md §0.5 and §0.5b list
+    the same sizes); :mod:`distillsr.checkpoints.official_download` fetches and verifies them, and
+    :mod:`distillsr.checkpoints.official.known` recognises a local copy by its sha256.
     """
 
     filename: str
@@ -40,6 +41,9 @@ class OfficialWeights:
     url: str
     sha256: str
     size: int
+    # hyperparameters of this file beyond the entry's defaults (DDistill-SR's file is the deploy form);
+    # the sha256 table of known files (checkpoints.official.known) builds the network from them
+    kwargs: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,30 @@ def _dipnet(scale: int, **kwargs) -> nn.Module:
     return DIPNet(scale=scale, **kwargs)
 
 
+def _rlfn(scale: int, **kwargs) -> nn.Module:
+    from distillsr.models.rlfn import RLFN
+
+    return RLFN(scale=scale, **kwargs)
+
+
+def _efdn(scale: int, **kwargs) -> nn.Module:
+    from distillsr.models.efdn import EFDN
+
+    return EFDN(scale=scale, **kwargs)
+
+
+def _span(scale: int, **kwargs) -> nn.Module:
+    from distillsr.models.span import SPAN
+
+    return SPAN(scale=scale, **kwargs)
+
+
+def _dipnet_slim(scale: int, **kwargs) -> nn.Module:
+    from distillsr.models.dipnet_slim import DIPNetSlimV2
+
+    return DIPNetSlimV2(scale=scale, **kwargs)
+
+
 def _edsr(scale: int, **kwargs) -> nn.Module:
     from distillsr.models.edsr import EDSR
 
@@ -147,6 +175,13 @@ _IMDN_DEFAULTS = {"channels": 64, "num_blocks": 6}
 _IMDN_PARAMS = {2: 694_404, 3: 703_059, 4: 715_176}  # official files; imdn-csd's full width is the same tensors
 _DDISTILL_REPO = "https://github.com/icandle/DDistill-SR/raw/b34bb97/model-backup"
 _DIPNET_REPO = "https://github.com/xiumu00/DIPNet/raw"
+_RLFN_REPO = "https://github.com/bytedance/RLFN/raw/bccfde9/model_zoo"
+_NTIRE2025_KIT = "https://github.com/Amazingren/NTIRE2025_ESR/raw/b69fb66/model_zoo"
+_RLFN_DEFAULTS = {"channels": 52, "mid_channels": 52, "esa_channels": 16, "num_blocks": 6}
+_RLFN_S_DEFAULTS = {"channels": 48, "mid_channels": 48, "esa_channels": 16, "num_blocks": 6}
+_RLFN_NTIRE_DEFAULTS = {"channels": 46, "mid_channels": 48, "esa_channels": 16, "num_blocks": 4}
+_SPAN_DEFAULTS = {"channels": 28, "cat_channels": 20, "num_blocks": 6}  # the kit's submission (team46/51)
+_DIPNET_SLIM_DEFAULTS = {"channels": 32, "mid_channels": 32, "esa_channels": 16, "num_blocks": 4}
 CSD_WIDTHS = (1.0, 0.75, 0.5, 0.25)
 ESA_MIN_SIZE = 15  # conv 3 stride 2 then max-pool 7 needs at least 15 input pixels
 
@@ -239,7 +274,7 @@ _ENTRIES = (
         weights=(
             OfficialWeights(
                 "DDistill-SRx4_inference.pth", 4, f"{_DDISTILL_REPO}/DDistill-SRx4_inference.pth",
-                "d0a7a6d99dcfbd8ea605e83354b8c1225bbd6aab6656ca07793df9a7c08db5a4", 2_841_247,
+                "d0a7a6d99dcfbd8ea605e83354b8c1225bbd6aab6656ca07793df9a7c08db5a4", 2_841_247, {"deploy": True},
             ),
         ),
         published=published.DDISTILL_SR,
@@ -290,6 +325,150 @@ _ENTRIES = (
         defaults={"channels": 48, "mid_channels": 48, "esa_channels": 16, "num_blocks": 4, "bias": False, "block": "rrrb"},
         form="train",
         source="Yu et al., NTIRE 2023 factsheet (RRRB figure)",
+    ),
+    ZooEntry(
+        name="rlfn",
+        description="RLFN (NTIRE 2022 runtime winner): 6 RLFB x 52 ch, ESA16, every conv with bias",
+        min_size=ESA_MIN_SIZE,
+        factory=_rlfn,
+        scales=(2, 3, 4),
+        defaults=dict(_RLFN_DEFAULTS),
+        input_range=255.0,  # bytedance/RLFN test_demo.py feeds uint2tensor4(img) * 255
+        params={2: 526_856, 4: 543_740},
+        weights=(
+            OfficialWeights(
+                "rlfn_x2.pth", 2, f"{_RLFN_REPO}/rlfn_x2.pth",
+                "eafe5d5feeb122022453595c06d79160facdc157ae88deb02a44c50f5eba2d41", 2_145_309,
+            ),
+            OfficialWeights(
+                "rlfn_x4.pth", 4, f"{_RLFN_REPO}/rlfn_x4.pth",
+                "8c7edb57dfc89048bafba29d591d4c27d4099964b4a9e22df23d6dc257a637c0", 2_212_893,
+            ),
+        ),
+        published=published.RLFN,
+        source="Kong et al., CVPRW 2022; bytedance/RLFN @bccfde9 (Apache-2.0)",
+    ),
+    ZooEntry(
+        name="rlfn-s",
+        description="RLFN-S: 6 RLFB x 48 ch, ESA16, every conv with bias",
+        min_size=ESA_MIN_SIZE,
+        factory=_rlfn,
+        scales=(2, 3, 4),
+        defaults=dict(_RLFN_S_DEFAULTS),
+        input_range=255.0,
+        params={2: 454_620, 4: 470_208},
+        weights=(
+            OfficialWeights(
+                "rlfn_s_x2.pth", 2, f"{_RLFN_REPO}/rlfn_s_x2.pth",
+                "f5175f499f869c1b884c2552a1bcd6abd07ab352e3d8c8c9abe31b1deb60fe45", 1_855_005,
+            ),
+            OfficialWeights(
+                "rlfn_s_x4.pth", 4, f"{_RLFN_REPO}/rlfn_s_x4.pth",
+                "f769c5a88433786b2db0c2b24da6ca6c92a24c62344b9354a390f8a74388e89d", 1_919_005,
+            ),
+        ),
+        published=published.RLFN_S,
+        source="Kong et al., CVPRW 2022; bytedance/RLFN @bccfde9 (Apache-2.0)",
+    ),
+    ZooEntry(
+        name="rlfn-ntire",
+        description="RLFN as submitted to NTIRE 2022 (RLFN_Prune): 4 RLFB, 46 trunk / 48 mid ch, ESA16",
+        min_size=ESA_MIN_SIZE,
+        factory=_rlfn,
+        scales=(2, 3, 4),
+        defaults=dict(_RLFN_NTIRE_DEFAULTS),
+        input_range=255.0,
+        params={4: 317_218},
+        weights=(
+            OfficialWeights(
+                "rlfn_ntire_x4.pth", 4, f"{_RLFN_REPO}/rlfn_ntire_x4.pth",
+                "3c9be7b9d7a4bece9b68c83a56a1ffb38010f76413d5f215be6b4be842e18fb2", 1_294_011,
+            ),
+        ),
+        published=published.RLFN_NTIRE,
+        source="Kong et al., CVPRW 2022 (NTIRE 2022 ByteESR); bytedance/RLFN @bccfde9 (Apache-2.0)",
+    ),
+    ZooEntry(
+        name="efdn",
+        description="EFDN (NTIRE 2025/2026 ESR baseline): 4 cells x 48 ch, PReLU, ESA (deploy form)",
+        min_size=ESA_MIN_SIZE,
+        factory=_efdn,
+        scales=(2, 3, 4),
+        defaults={"channels": 48, "deploy": True},
+        form="deploy",
+        params={4: 276_192},
+        weights=(
+            OfficialWeights(
+                "team00_EFDN.pth", 4, f"{_NTIRE2025_KIT}/team00_EFDN.pth",
+                "71069f10ef234cd123f45ac8e69099f0a1fdc0c16afcfe2189e50071d47ce477", 1_153_119,
+            ),
+        ),
+        published=published.EFDN,
+        source="Wang, CVPRW 2022 (icandle/EFDN); NTIRE 2025 kit Amazingren/NTIRE2025_ESR @b69fb66 (MIT)",
+    ),
+    ZooEntry(
+        name="efdn-train",
+        description="EFDN's train form: each cell's two 3x3 convs are edge-enhanced EDBBs, folding into efdn",
+        min_size=ESA_MIN_SIZE,
+        factory=_efdn,
+        scales=(2, 3, 4),
+        defaults={"channels": 48, "deploy": False},
+        form="train",
+        source="Wang, CVPRW 2022 (EDBB as in icandle/EFDN models/unitv2.py, official defaults)",
+    ),
+    ZooEntry(
+        name="span",
+        description="SPAN (NTIRE 2024 winner) as in the NTIRE 2025 kit: 6 SPAB x 28 ch, conv_cat to 20 (deploy form)",
+        factory=_span,
+        scales=(2, 3, 4),
+        defaults={**_SPAN_DEFAULTS, "deploy": True},
+        form="deploy",
+        params={4: 146_328},
+        weights=(
+            OfficialWeights(
+                "team46_span.pth", 4, f"{_NTIRE2025_KIT}/team46_span.pth",
+                "b212c077015e97d8ea5b1f279dc3d990ce4c9fdd80c3f829e2b2711562086d7f", 1_200_031,
+            ),
+        ),
+        published=published.SPAN,
+        source="Wan et al., CVPRW 2024 (hongyuanyu/SPAN); NTIRE 2025 kit @b69fb66, team46 = team51 (MIT)",
+    ),
+    ZooEntry(
+        name="span-train",
+        description="SPAN's train form: every Conv3XC as 1x1-3x3-1x1 plus a 1x1 skip, folding into span",
+        factory=_span,
+        scales=(2, 3, 4),
+        defaults={**_SPAN_DEFAULTS, "deploy": False},
+        form="train",
+        source="Wan et al., CVPRW 2024 (Conv3XC as in hongyuanyu/SPAN basicsr/archs/span_arch.py)",
+    ),
+    ZooEntry(
+        name="dipnet-slim-v2",
+        description="DIPNet-slim-v2 (NTIRE 2025): 4 blocks x 32 ch, SiLU, Conv3XC convs, 1x1 conv_2 (deploy form)",
+        min_size=ESA_MIN_SIZE,
+        factory=_dipnet_slim,
+        scales=(2, 3, 4),
+        defaults={**_DIPNET_SLIM_DEFAULTS, "deploy": True},
+        form="deploy",
+        params={4: 154_336},
+        weights=(
+            OfficialWeights(
+                "team15_DIPNet_slim_v2.pt", 4, f"{_NTIRE2025_KIT}/team15_DIPNet_slim_v2.pt",
+                "eca9bfbedfff866eaf4eeea405cdfeeeaa2381ce61d4cf97e476ee6aed1a27a6", 640_386,
+            ),
+        ),
+        published=published.DIPNET_SLIM_V2,
+        source="NTIRE 2025 ESR team 15; kit Amazingren/NTIRE2025_ESR @b69fb66 (MIT)",
+    ),
+    ZooEntry(
+        name="dipnet-slim-v2-train",
+        description="DIPNet-slim-v2's train form: its Conv3XC convs unfolded, folding into dipnet-slim-v2",
+        min_size=ESA_MIN_SIZE,
+        factory=_dipnet_slim,
+        scales=(2, 3, 4),
+        defaults={**_DIPNET_SLIM_DEFAULTS, "deploy": False},
+        form="train",
+        source="NTIRE 2025 ESR team 15 (Conv3XC train form as in SPAN, biases as in the deploy file)",
     ),
     ZooEntry(
         name="edsr-baseline",

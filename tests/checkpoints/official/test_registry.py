@@ -8,11 +8,16 @@ import pytest
 import torch
 
 from distillsr.checkpoints.official.registry import detect_official
+from distillsr.models.zoo import get_entry
 from distillsr.models.ddistill import DDistillSR
 from distillsr.models.dipnet import DIPNet
+from distillsr.models.dipnet_slim import DIPNetSlimV2
 from distillsr.models.edsr import EDSR
+from distillsr.models.efdn import EFDN
 from distillsr.models.imdn import IMDN
 from distillsr.models.rfdn import RFDN
+from distillsr.models.rlfn import RLFN
+from distillsr.models.span import SPAN
 
 
 def _prefixed(network: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -33,7 +38,16 @@ FAMILIES = {
     "dipnet": (lambda: _prefixed(DIPNet(scale=3, channels=12, mid_channels=8, esa_channels=4, num_blocks=2)), "dipnet", 3,
                {"in_channels": 3, "channels": 12, "mid_channels": 8, "esa_channels": 4, "num_blocks": 2,
                 "bias": False, "block_bias": False}),
+    "efdn": (lambda: EFDN(scale=2, channels=8).state_dict(), "efdn", 2,
+             {"in_channels": 3, "channels": 8, "deploy": True}),
+    "span": (lambda: SPAN(scale=3, channels=8, cat_channels=6, num_blocks=2).state_dict(), "span", 3,
+             {"in_channels": 3, "channels": 8, "cat_channels": 6, "num_blocks": 2, "deploy": True}),
+    "dipnet-slim-v2": (lambda: DIPNetSlimV2(scale=4, channels=8, mid_channels=6, esa_channels=4, num_blocks=2).state_dict(),
+                       "dipnet-slim-v2", 4, {"in_channels": 3, "channels": 8, "mid_channels": 6, "esa_channels": 4,
+                                             "num_blocks": 2, "deploy": True}),
 }
+# A tensor per family whose last dimension carries no hyperparameter (a 1x1 conv's weight).
+ONE_BY_ONE = {"efdn": "cells.0.fuse.weight", "span": "conv_cat.weight"}
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
@@ -45,6 +59,7 @@ def test_each_family_is_recognised_by_its_own_detector(family):
     assert (conversion.model, conversion.scale, conversion.kwargs) == (model, scale, kwargs)
     assert {k.removeprefix("module.") for k in state} == set(conversion.state_dict)
     assert conversion.input_range == (255.0 if model == "e-rfdn" else 1.0)
+    assert conversion.input_range == get_entry(model).input_range
 
 
 @pytest.mark.parametrize(
@@ -70,7 +85,7 @@ def test_one_tensor_of_the_wrong_shape_is_refused_by_every_family_naming_it(fami
     from distillsr.checkpoints.official.conversion import LayoutMismatch
 
     state = FAMILIES[family][0]()
-    key = next(k for k in state if k.endswith(".c5.weight"))
+    key = ONE_BY_ONE.get(family) or next(k for k in state if k.endswith(".c5.weight"))
     state[key] = torch.zeros(*state[key].shape[:-1], 3)
     name = re.escape(key.removeprefix("module."))
     with pytest.raises(LayoutMismatch, match=rf"1 shape mismatch\(es\) \(checkpoint vs model: {name} \[[0-9,]+,3\] vs "):
@@ -119,10 +134,48 @@ def test_detectors_are_tried_in_order_and_the_first_answer_wins(monkeypatch):
     assert calls == ["a", "b"]
 
 
-def test_the_registry_lists_all_four_families():
-    from distillsr.checkpoints.official import ddistill, dipnet, imdn, registry, rfdn
+def test_the_registry_lists_all_seven_layouts():
+    from distillsr.checkpoints.official import ddistill, dipnet, dipnet_slim, efdn, imdn, registry, rfdn, span
 
-    assert registry._detectors() == (ddistill.detect, dipnet.detect, imdn.detect, rfdn.detect)
+    assert registry._detectors() == (
+        ddistill.detect, dipnet.detect, imdn.detect, rfdn.detect, efdn.detect, span.detect, dipnet_slim.detect,
+    )
+
+
+def test_the_rlfn_layout_is_ambiguous_with_both_readings():
+    from distillsr.checkpoints.official.conversion import AmbiguousLayout
+
+    state = RLFN(scale=2, channels=8, mid_channels=6, esa_channels=4, num_blocks=1).state_dict()
+    with pytest.raises(AmbiguousLayout) as caught:
+        detect_official(state)
+    ambiguity = caught.value
+    assert ambiguity.options == ["-m rlfn", "-m dipnet"]
+    assert "input 0-255" in str(ambiguity) and "input 0-1" in str(ambiguity) and "\n" not in str(ambiguity)
+    as_rlfn, as_dipnet = ambiguity.choose("rlfn"), ambiguity.choose("dipnet")
+    assert (as_rlfn.model, as_rlfn.input_range, as_rlfn.scale) == ("rlfn", 255.0, 2)
+    assert as_rlfn.kwargs == {"in_channels": 3, "channels": 8, "mid_channels": 6, "esa_channels": 4, "num_blocks": 1}
+    assert (as_dipnet.model, as_dipnet.input_range) == ("dipnet", 1.0)
+    assert as_dipnet.kwargs["bias"] and as_dipnet.kwargs["block_bias"]
+    assert ambiguity.choose("rlfn-s").model == "rlfn-s"  # a sibling of the family builds the same network
+    assert ambiguity.choose("imdn") is None
+
+
+def test_an_ambiguity_does_not_hide_an_exact_match_and_outranks_a_mismatch(monkeypatch):
+    from distillsr.checkpoints.official import registry
+    from distillsr.checkpoints.official.conversion import AmbiguousLayout, Conversion, LayoutMismatch
+
+    def ambiguous(state):
+        raise AmbiguousLayout("a layout", ((("a",), Conversion("a", 2)), (("b",), Conversion("b", 2))), "the range")
+
+    def refuses(state):
+        raise LayoutMismatch("near miss")
+
+    exact = Conversion("exact", 2)
+    monkeypatch.setattr(registry, "_detectors", lambda: (ambiguous, lambda state: exact))
+    assert detect_official({"x": torch.zeros(1)}) is exact
+    monkeypatch.setattr(registry, "_detectors", lambda: (refuses, ambiguous))
+    with pytest.raises(AmbiguousLayout, match="a layout"):
+        detect_official({"x": torch.zeros(1)})
 
 
 def test_rfdn_names_with_scalar_tensors_are_none_not_an_exception():

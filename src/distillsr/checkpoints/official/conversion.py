@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -56,6 +56,40 @@ class LayoutMismatch(DistillsrError):
     layout distillsr knows" would hide which tensor is wrong. The message names no file (a detector
     only sees tensors); :func:`distillsr.checkpoints.load.read_weights` prefixes it.
     """
+
+
+class AmbiguousLayout(DistillsrError):
+    """A state dict whose layout is that of two families that differ in something no tensor shows.
+
+    RLFN and DIPNet share their key layout (DIPNet is RLFN pruned and re-parameterised), but RLFN
+    was trained on 0-255 input and DIPNet on 0-1: the same tensors are a different model in each.
+    Guessing would give a plausible-looking but wrong picture, so the detector raises this instead,
+    with one :class:`Conversion` per reading; the caller takes the one the user names
+    (:meth:`choose`) or refuses in one line naming the choices. Files known by their sha256 never
+    get here (:mod:`.known`).
+    """
+
+    def __init__(self, layout: str, choices: tuple[tuple[tuple[str, ...], Conversion], ...], hidden: str) -> None:
+        self.layout = layout
+        self.choices = choices
+        self.hidden = hidden
+        readings = " and ".join(
+            f"{conversion.model}'s (input 0-{conversion.input_range:g})" for _, conversion in choices
+        )
+        super().__init__(f"recognised as {layout}, which is both {readings}, and a state dict cannot show {hidden}")
+
+    @property
+    def options(self) -> list[str]:
+        """The ``-m NAME`` choices, one per reading (the zoo name the tensors' widths fit best)."""
+        return [f"-m {conversion.model}" for _, conversion in self.choices]
+
+    def choose(self, model: str) -> Conversion | None:
+        """The reading the zoo model ``model`` belongs to (any name of its family), or None."""
+        for names, conversion in self.choices:
+            if model in names:
+                layout = f"{conversion.layout}, read as {model} (named by the user)"
+                return replace(conversion, model=model, layout=layout)
+        return None
 
 
 def network_shapes(model: str, scale: int, kwargs: dict) -> dict[str, tuple[int, ...]]:

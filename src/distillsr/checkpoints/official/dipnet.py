@@ -9,8 +9,13 @@ EDIPv1 differs from DIPNet in its widths (32 mid channels) and its trunk biases 
 ``conv_2``, the upsampler). A file with EDIPv1's widths and biases is named ``edipv1`` at any
 scale, any other ``dipnet`` with the widths it has (one constructor builds both).
 
-The layout is the same as RLFN's, so an RLFN-shaped checkpoint (biases inside the blocks, equal
-trunk and mid widths) is recognised too, as the DIPNet configuration computing the same function.
+The layout is RLFN's too (``bytedance/RLFN``; DIPNet was built on it), and there the two families
+part in what no tensor shows: RLFN takes 0-255 input, DIPNet 0-1. Every RLFN conv has a bias and no
+released DIPNet has block biases, so a file with biases in the trunk *and* the blocks is RLFN-shaped:
+it is refused as :class:`~.conversion.AmbiguousLayout` with both readings (:mod:`.rlfn` builds the
+RLFN one), and the user names the model (``-m rlfn`` / ``-m dipnet``). The released RLFN and DIPNet
+files are recognised by their sha256 before any layout is read (:mod:`.known`). A layout without
+the trunk or the block biases is DIPNet's alone.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import re
 
 import torch
 
+from distillsr.checkpoints.official import rlfn
 from distillsr.checkpoints.official.conversion import (
+    AmbiguousLayout,
     Conversion,
     agrees_with_defaults,
     check_layout,
@@ -37,6 +44,8 @@ _REQUIRED = (
     "upsampler.0.weight",
 )
 _BLOCK = re.compile(r"block_(\d+)\.")
+#: The zoo names one DIPNet constructor builds from the layout's kwargs; the last is the general one.
+DIPNET_NAMES = ("edipv1", "dipnet")
 
 
 def _count_blocks(state_dict: dict[str, torch.Tensor]) -> int:
@@ -86,7 +95,8 @@ def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
     """A :class:`Conversion` for a DIPNet / EDIPv1 state dict; None for any other layout.
 
     None when the layout's names are absent or the shapes that carry the hyperparameters cannot be
-    read; :class:`~.conversion.LayoutMismatch` when they are read but the tensors do not fit.
+    read; :class:`~.conversion.LayoutMismatch` when they are read but the tensors do not fit;
+    :class:`~.conversion.AmbiguousLayout` when they fit and are RLFN-shaped (see the module docstring).
     """
     if not isinstance(state_dict, dict) or not state_dict:
         return None
@@ -101,14 +111,19 @@ def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
     if config is None or config["num_blocks"] < 1:
         return None
     scale = config.pop("scale")
-    model = zoo_name(("edipv1", "dipnet"), config)
-    layout = _describe(model, scale, config)
-    check_layout(state_dict, model, scale, config, layout)
-    return Conversion(
-        model=model,
-        scale=scale,
-        kwargs=config,
-        state_dict=dict(state_dict),
-        layout=layout,
-        input_range=1.0,
+    model = zoo_name(DIPNET_NAMES, config)
+    if not rlfn.fits(config):
+        layout = _describe(model, scale, config)
+        check_layout(state_dict, model, scale, config, layout)
+        return Conversion(
+            model=model, scale=scale, kwargs=config, state_dict=dict(state_dict), layout=layout, input_range=1.0
+        )
+    # RLFN-shaped: both readings build the same network; it is checked (and named in a mismatch) as RLFN's
+    layout = rlfn.describe(scale, config)
+    as_rlfn = rlfn.conversion(state_dict, scale, config, layout)
+    check_layout(state_dict, as_rlfn.model, scale, as_rlfn.kwargs, layout)
+    as_dipnet = Conversion(
+        model=model, scale=scale, kwargs=config, state_dict=dict(state_dict), layout=layout, input_range=1.0
     )
+    choices = ((rlfn.NAMES, as_rlfn), (DIPNET_NAMES, as_dipnet))
+    raise AmbiguousLayout(layout, choices, "the input range the weights were trained on")
