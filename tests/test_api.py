@@ -182,7 +182,7 @@ PUBLIC = {
     "upscale": ("image", "model", "weights", "scale", "tile", "device", "precision", "alpha", "width"),
     "load_model": ("model", "weights", "scale", "device"),
     "evaluate": ("model", "data", "weights", "scale", "protocol", "degradation", "seed", "self_ensemble",
-                 "save_images", "cache_dir", "cache", "device", "progress", "precision", "width"),
+                 "save_images", "cache_dir", "cache", "device", "progress", "precision", "width", "width_policy"),
     "profile": ("model", "weights", "scale", "input_size", "device", "runtime", "memory", "repeats", "warmup", "width"),
 }
 
@@ -195,6 +195,7 @@ def test_public_functions_have_real_signatures_hints_and_docs(name):
 
     from distillsr.efficiency.report import EfficiencyReport
     from distillsr.evaluation.runner import SetResult
+    from distillsr.inference.dynamic.costs import DynamicWidths
     from distillsr.inference.upscaler import Backend
     from distillsr.models.sr_model import SRModel
 
@@ -202,7 +203,7 @@ def test_public_functions_have_real_signatures_hints_and_docs(name):
     assert function is getattr(api, name) and name in distillsr.__all__
     assert tuple(inspect.signature(function).parameters) == PUBLIC[name]
     names = {"Image": PILImage, "SRModel": SRModel, "EfficiencyReport": EfficiencyReport, "SetResult": SetResult,
-             "Backend": Backend}
+             "Backend": Backend, "DynamicWidths": DynamicWidths}
     hints = typing.get_type_hints(function, localns=names)
     assert set(hints) == {*PUBLIC[name], "return"}  # every parameter is annotated
     assert len(inspect.getdoc(function)) > 200
@@ -351,6 +352,9 @@ def test_profile_width_counts_the_parameters_and_macs_of_that_width():
         (lambda ckpt: api.upscale(astronaut()[:8, :8], ckpt, width=0.6), "trained at widths 1, 0.75, 0.5, 0.25, not 0.6"),
         (lambda ckpt: api.profile("e-rfdn", width=0.5), "e-rfdn is not a channel-splitting model"),
         (lambda ckpt: api.evaluate(ckpt, ".", width=0.3), "imdn-csd was trained at widths 1, 0.75, 0.5, 0.25, not 0.3"),
+        (lambda ckpt: api.evaluate(ckpt, ".", width=0.5, width_policy="calibrated"), "drop the fixed width"),
+        (lambda ckpt: api.evaluate(ckpt, ".", width_policy="smart"), "width_policy must be 'calibrated'"),
+        (lambda ckpt: api.evaluate(ckpt, ".", width_policy="calibrated"), "distillsr calibrate"),
     ],
 )
 def test_width_errors(slim_checkpoint, call, fragment):

@@ -1,4 +1,7 @@
-"""The one stage table: what it lists, that a new kind needs one row and nothing else, and the import boundary.
+"""The one stage table: what it lists, and that a new kind needs one row and nothing else.
+
+The import boundary (the engine imports no stage kind, no kind imports the table) is one case of
+the layer order that ``tests/test_layers.py`` checks over the whole package.
 
 The toy kind below is a plug-in written the way a compression technique would write one — options
 that name their runner, a :class:`StageKind` with a pre-run check — and it reaches ``distillsr
@@ -7,7 +10,6 @@ train`` through a single monkeypatched row of :data:`distillsr.stages.STAGES`.
 
 from __future__ import annotations
 
-import ast
 import csv
 import dataclasses
 import subprocess
@@ -30,7 +32,6 @@ from distillsr.training.recipe import StageConfig
 from distillsr.training.stages.base import StageKind, StageResult
 from distillsr.training.stages.runner import stage_runner
 
-SRC = Path(distillsr.stages.__file__).parent
 
 # --- the table -------------------------------------------------------------------------------
 
@@ -148,40 +149,3 @@ def test_a_table_with_two_rows_of_one_kind_is_refused(monkeypatch):
     with pytest.raises(DistillsrError, match="stage kind 'train' is listed twice"):
         distillsr.stages.parse_recipe("model: {name: rfdn, scale: 2}\ndata: {train: {hr_folders: [hr]}}\n"
                                       "stages: [{iterations: 1}]\n")
-
-
-# --- one boundary: the engine imports no stage kind, no kind imports the table ---------------------
-
-
-def _imports(folder: Path) -> list[tuple[str, int, str]]:
-    """``(file, line, module)`` of every import under ``folder``, function-level ones included."""
-    found = []
-    for path in sorted(folder.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-            if isinstance(node, ast.Import):
-                found += [(str(path.relative_to(SRC)), node.lineno, alias.name) for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                found.append((str(path.relative_to(SRC)), node.lineno, node.module))
-                found += [(str(path.relative_to(SRC)), node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
-    return found
-
-
-def _violations(folder: str, banned: tuple[str, ...]) -> list[str]:
-    return [f"{file}:{line} imports {module}" for file, line, module in _imports(SRC / folder)
-            if any(module == name or module.startswith(f"{name}.") for name in banned)]
-
-
-def test_training_imports_neither_compression_nor_the_stage_table():
-    assert _violations("training", ("distillsr.compression", "distillsr.stages", "distillsr.commands")) == []
-
-
-def test_compression_imports_neither_the_stage_table_nor_the_commands():
-    assert _violations("compression", ("distillsr.stages", "distillsr.commands")) == []
-
-
-def test_the_boundary_check_sees_imports_inside_functions(tmp_path, monkeypatch):
-    """A lazy import (the way ``training/`` used to reach ``compression/``) is caught too."""
-    (tmp_path / "lazy").mkdir()
-    (tmp_path / "lazy" / "mod.py").write_text("def f():\n    from distillsr import compression\n")
-    monkeypatch.setattr(sys.modules[__name__], "SRC", tmp_path)
-    assert _violations("lazy", ("distillsr.compression",)) == ["lazy/mod.py:2 imports distillsr.compression"]

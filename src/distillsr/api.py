@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from distillsr.efficiency.report import EfficiencyReport
     from distillsr.evaluation.runner import SetResult
+    from distillsr.inference.dynamic.costs import DynamicWidths
     from distillsr.inference.upscaler import Upscaler
     from distillsr.models.sr_model import SRModel
 
@@ -231,6 +232,7 @@ def evaluate(
     progress: bool = False,
     precision: str = "fp32",
     width: float | None = None,
+    width_policy: Literal["calibrated"] | DynamicWidths | None = None,
 ) -> list[SetResult]:
     """PSNR/SSIM of a model on benchmark folders under a named protocol, one result per folder.
 
@@ -243,33 +245,41 @@ def evaluate(
     ``precision``: ``fp32`` (plain float32, as papers score; the default), ``bf16`` or ``fp16``
     (autocast, to see what reduced-precision upscaling costs); each result names it. ``width``: score
     a channel-splitting (CSD) model at one of its widths (the model's width is restored after).
+    ``width_policy``: run each image at the width a policy picks instead (dynamic inference):
+    ``"calibrated"`` for the thresholds ``distillsr calibrate`` stored in the checkpoint, or a
+    :class:`~distillsr.inference.dynamic.costs.DynamicWidths`; each result's ``.spent`` then says
+    which widths ran and what they cost in MACs.
     """
     check_width_request(model, width)
-    from distillsr.data.benchmark import benchmark_sets
-    from distillsr.evaluation.runner import evaluate_set
+    from distillsr.evaluation.runner import evaluate_folders
     from distillsr.metrics.protocols import get_protocol
     from distillsr.writable import check_output_folder
 
+    if width is not None and width_policy is not None:
+        raise DistillsrError("a width policy chooses each image's width itself: drop the fixed width (--width/width=)")
     folders = [Path(data)] if isinstance(data, (str, os.PathLike)) else [Path(folder) for folder in data]
     if not folders:
         raise DistillsrError("evaluate needs at least one benchmark folder")
     scoring = get_protocol(protocol)
     save_dir = None if save_images is None else check_output_folder(save_images, "SR image folder")
     loaded = _as_model(model, weights, scale, device)
+    policy = _width_policy(loaded, width_policy)  # a model without calibrated thresholds fails before any image
     with at_width(loaded, width) as running:  # a width the model lacks is refused before any image is read
-        benchmarks = benchmark_sets(folders, loaded.scale, degradation=degradation, seed=seed, cache_dir=cache_dir,
-                                    cache=cache)
-        results = []
-        for benchmark in benchmarks:
-            source = "stored LR" if benchmark.uses_stored_lr else f"LR made by {benchmark.degradation.name}"
-            log.info(f"{benchmark.name}: {len(benchmark)} images from {benchmark.hr_dir} ({source})")
-            results.append(
-                evaluate_set(
-                    running, benchmark, scoring, self_ensemble=self_ensemble, save_dir=save_dir, progress=progress,
-                    precision=precision,
-                )
-            )
-    return results
+        return evaluate_folders(
+            running, folders, scoring, degradation=degradation, seed=seed, self_ensemble=self_ensemble,
+            save_dir=save_dir, cache_dir=cache_dir, cache=cache, progress=progress, precision=precision, policy=policy,
+        )
+
+
+def _width_policy(model: SRModel, policy: Literal["calibrated"] | DynamicWidths | None) -> DynamicWidths | None:
+    """The chooser of a dynamic evaluation: the checkpoint's calibrated one, or the caller's own."""
+    if policy is None or not isinstance(policy, str):
+        return policy
+    if policy != "calibrated":
+        raise DistillsrError(f"width_policy must be 'calibrated' or a DynamicWidths chooser, not {policy!r}")
+    from distillsr.inference.dynamic.costs import dynamic_widths
+
+    return dynamic_widths(model)
 
 
 def profile(

@@ -23,7 +23,8 @@ from distillsr.checkpoints.format import (
 from distillsr.checkpoints.model_loading import load_model
 from distillsr.cli import main
 from distillsr.efficiency import count_ops, count_parameters
-from distillsr.models.zoo import PRUNED_WIDTHS, build_model
+from distillsr.models.pruned_widths import PRUNED_WIDTHS
+from distillsr.models.zoo import build_model
 
 SMALL = {"channels": 32, "num_blocks": 2}  # wide enough for single channels to land within 2 %
 

@@ -121,7 +121,7 @@ def network_of(entry: ZooEntry, scale: int, info: CheckpointInfo) -> nn.Module:
     Folding comes before narrowing because pruning happens after reparameterization (DIPNet: the
     RRRB identity needs equal widths): the widths describe the folded layers.
     """
-    from distillsr.models.zoo import PRUNED_WIDTHS
+    from distillsr.models.pruned_widths import PRUNED_WIDTHS, apply_widths
     from distillsr.nn.reparam import deploy, is_deployed
 
     kwargs = dict(info.kwargs)
@@ -130,8 +130,6 @@ def network_of(entry: ZooEntry, scale: int, info: CheckpointInfo) -> nn.Module:
     if info.form == "deploy" and not is_deployed(network):
         network = deploy(network)
     if widths:
-        from distillsr.compression.pruning.surgery import apply_widths
-
         apply_widths(network, widths, entry.name)
     return network
 

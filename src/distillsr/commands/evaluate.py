@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from distillsr.commands.common import dataset_folders, positive_int
 from distillsr.errors import DistillsrError
@@ -49,16 +48,17 @@ def run(args: argparse.Namespace) -> int:
         f"model {model.name} x{model.scale}{at} | degradation {degradation.name} | protocol {protocol.name}: "
         f"{protocol.description}" + (" | self-ensemble x8" if args.self_ensemble else "")
     )
-    dynamic = _evaluate_dynamic(args, model, folders) if args.dynamic else None
-    results = [result for result, _ in dynamic] if dynamic is not None else api.evaluate(
+    if args.dynamic and args.width is not None:
+        raise DistillsrError("--dynamic chooses each image's width itself: drop --width")
+    results = api.evaluate(
         model, folders, protocol=protocol.name, degradation=args.degradation, seed=args.seed,
         self_ensemble=args.self_ensemble, save_images=args.save_images, cache_dir=args.cache_dir,
         cache=not args.no_cache, device=args.device, progress=not args.quiet, precision=args.precision,
-        width=args.width,
+        width=args.width, width_policy="calibrated" if args.dynamic else None,
     )
     print(_format_eval_table(results, protocol, args.verbose, width))
-    for result, spent in dynamic or ():
-        print(f"{result.dataset:<16} dynamic: {spent.describe('image')}")
+    for result in results if args.dynamic else ():
+        print(f"{result.dataset:<16} dynamic: {result.spent.describe('image')}")
     if args.json:
         report = {
             "model": model.name,
@@ -72,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
             "self_ensemble": args.self_ensemble,
             "results": [r.to_dict() for r in results],
         }
-        if dynamic is not None:
-            report["dynamic"] = [{"dataset": result.dataset, **spent.to_dict()} for result, spent in dynamic]
+        if args.dynamic:
+            report["dynamic"] = [{"dataset": result.dataset, **result.spent.to_dict()} for result in results]
         atomic_write_text(args.json, json.dumps(report, indent=2) + "\n")
     return 0
 
@@ -88,19 +88,6 @@ def _fixed_width(model, args: argparse.Namespace) -> float | None:
         return None
     with api.at_width(model, args.width):
         return api.width_of(model)
-
-
-def _evaluate_dynamic(args: argparse.Namespace, model, folders: list[Path]):
-    """``--dynamic``: each image at the width its checkpoint's calibrated thresholds choose."""
-    from distillsr.inference.dynamic.evaluation import evaluate_dynamic
-
-    if getattr(args, "width", None) is not None:
-        raise DistillsrError("--dynamic chooses each image's width itself: drop --width")
-    return evaluate_dynamic(
-        model, folders, protocol=args.protocol, degradation=args.degradation, seed=args.seed,
-        self_ensemble=args.self_ensemble, save_images=args.save_images, cache_dir=args.cache_dir,
-        cache=not args.no_cache, progress=not args.quiet, precision=args.precision,
-    )
 
 
 def register(commands: argparse._SubParsersAction) -> None:

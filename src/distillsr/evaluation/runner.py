@@ -1,13 +1,22 @@
-"""Score a model on benchmark sets under a named protocol."""
+"""Score a model on benchmark sets under a named protocol: the one loop ``eval`` (fixed or dynamic
+width), :func:`distillsr.evaluate`, ``bench`` and the pruning validators run.
+
+:func:`evaluate_folders` is the loop over folders; :func:`evaluate_set` the loop over one set's
+images. A width policy (dynamic inference, :class:`~distillsr.inference.dynamic.costs.DynamicWidths`)
+is an optional argument of both, not a second loop: it picks each image's width and counts the
+MACs, and each set's result carries what it spent.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from distillsr.data.benchmark import BenchmarkSet
+from distillsr.console import get_logger
+from distillsr.data.benchmark import BenchmarkSet, benchmark_sets
 from distillsr.errors import DistillsrError
 from distillsr.imaging.pixels import from_float
 from distillsr.imaging.write import write_image
@@ -15,6 +24,11 @@ from distillsr.inference.predict import predict
 from distillsr.metrics.protocols import Protocol, Score, mean_score, score
 from distillsr.models.sr_model import SRModel
 from distillsr.nn.slimmable import width
+
+if TYPE_CHECKING:
+    from distillsr.inference.dynamic.costs import DynamicSummary, DynamicWidths
+
+log = get_logger(__name__)
 
 
 @dataclass
@@ -31,6 +45,7 @@ class SetResult:
     dataset: str
     images: list[ImageResult] = field(default_factory=list)
     precision: str = "fp32"  # what the model computed in: every score says so
+    spent: DynamicSummary | None = None  # the widths a width policy chose here and their MACs (dynamic runs)
 
     @property
     def mean(self) -> Score:
@@ -93,3 +108,38 @@ def evaluate_set(
                 raise DistillsrError(f"refusing to overwrite input image {target} with an SR image; choose another --save-images folder")
             write_image(target, from_float(sr, sample.hr.dtype))
     return result
+
+
+def evaluate_folders(
+    model: SRModel,
+    folders: Sequence[str | Path],
+    protocol: Protocol,
+    *,
+    degradation: str = "BI",
+    seed: int = 0,
+    self_ensemble: bool = False,
+    save_dir: Path | None = None,
+    cache_dir: str | Path | None = None,
+    cache: bool = True,
+    progress: bool = False,
+    precision: str = "fp32",
+    policy: DynamicWidths | None = None,
+) -> list[SetResult]:
+    """One :class:`SetResult` per benchmark folder, LR made by ``degradation`` (or read where stored).
+
+    ``policy``: choose each image's width (a slimmable model's calibrated thresholds); its count
+    starts afresh for each folder, and the folder's result holds what it spent (``.spent``).
+    """
+    results = []
+    for benchmark in benchmark_sets(folders, model.scale, degradation=degradation, seed=seed,
+                                    cache_dir=cache_dir, cache=cache):
+        source = "stored LR" if benchmark.uses_stored_lr else f"LR made by {benchmark.degradation.name}"
+        log.info(f"{benchmark.name}: {len(benchmark)} images from {benchmark.hr_dir} ({source})")
+        if policy is not None:
+            policy.reset()
+        result = evaluate_set(model, benchmark, protocol, self_ensemble=self_ensemble, save_dir=save_dir,
+                              progress=progress, precision=precision, width_for=policy)
+        if policy is not None:
+            result.spent = policy.summary()
+        results.append(result)
+    return results

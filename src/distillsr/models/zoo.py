@@ -20,11 +20,8 @@ from torch import nn
 from distillsr.errors import DistillsrError
 from distillsr.models import published
 from distillsr.models.published import PublishedScore
+from distillsr.models.pruned_widths import PRUNED_WIDTHS, apply_widths
 from distillsr.models.sr_model import DEFAULT_DTYPES, SRModel
-
-# The hyperparameter under which a structurally pruned model keeps its per-layer widths
-# ({layer path: [out, in]} for convs and linears, [features] for BatchNorms; only layers that differ).
-PRUNED_WIDTHS = "pruned_widths"
 
 
 @dataclass(frozen=True)
@@ -82,8 +79,6 @@ class ZooEntry:
         except (TypeError, ValueError) as error:
             raise DistillsrError(f"hyperparameters do not fit model {self.name}: {error}") from None
         if widths:
-            from distillsr.compression.pruning.surgery import apply_widths
-
             apply_widths(network, widths, self.name)
         return network
 

@@ -16,7 +16,8 @@ from distillsr.compression.pruning.checkpoint import deployed, pruned_checkpoint
 from distillsr.compression.pruning.plan import prune_fraction
 from distillsr.efficiency import count_parameters
 from distillsr.errors import DistillsrError
-from distillsr.models.zoo import PRUNED_WIDTHS, build_model
+from distillsr.models.pruned_widths import PRUNED_WIDTHS
+from distillsr.models.zoo import build_model
 from distillsr.nn.reparam import is_deployed
 
 SMALL_DIPNET = {"channels": 16, "mid_channels": 12, "esa_channels": 8, "num_blocks": 1}

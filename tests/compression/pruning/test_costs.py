@@ -8,8 +8,9 @@ import pytest
 
 from distillsr.compression.pruning.costs import CostModel, narrowed
 from distillsr.compression.pruning.groups import find_groups, prunable_groups
-from distillsr.compression.pruning.surgery import layer_widths, remove_channels
+from distillsr.compression.pruning.surgery import remove_channels
 from distillsr.efficiency import count_ops, count_parameters
+from distillsr.models.pruned_widths import layer_widths
 from distillsr.models.zoo import build_model
 from distillsr.nn.reparam import deploy
 

@@ -9,7 +9,8 @@ The pieces, in the order data flows through them:
 * :mod:`.calibration` — the images the ranking measures on, and the bicubic floor every step must clear;
 * :mod:`.plan` — what a step removes (a fraction, exact widths, or just enough to land on a target);
 * :mod:`.costs` — parameters and MACs of candidate widths without rebuilding;
-* :mod:`.surgery` — the removal itself (and the zeroing used to check it);
+* :mod:`.surgery` — the removal itself (and the zeroing used to check it); recording and re-applying
+  the widths a checkpoint stores is the model's (:mod:`distillsr.models.pruned_widths`);
 * :mod:`.iterative` — ``prune_iteratively``; :mod:`.finetune` — ψ and validation from the engine's pieces;
 * :mod:`.pruner` — one pruning run's tools and steps, the same for ``kind: prune`` and ``distillsr prune``;
 * :mod:`.checkpoint` — a pruned model's metadata, so the zoo reloads it;

@@ -1,7 +1,7 @@
 """A pruned network as a zoo model: its hyperparameters are the unpruned build's plus the widths.
 
 The zoo rebuilds a pruned checkpoint by building the named model with its hyperparameters and
-then narrowing the layers listed under ``pruned_widths`` (:data:`~distillsr.models.zoo.PRUNED_WIDTHS`),
+then narrowing the layers listed under ``pruned_widths`` (:data:`~distillsr.models.pruned_widths.PRUNED_WIDTHS`),
 after which the state dict loads strictly. Keeping the widths among the hyperparameters (rather
 than in a separate field) means every path that copies a model's hyperparameters (``convert``,
 ONNX metadata, training checkpoints) carries them without knowing about pruning.
@@ -12,11 +12,11 @@ from __future__ import annotations
 from torch import nn
 
 from distillsr.checkpoints.format import CheckpointInfo
-from distillsr.compression.pruning.surgery import changed_widths
 from distillsr.console import get_logger
 from distillsr.errors import DistillsrError
 from distillsr.models.sr_model import SRModel
-from distillsr.models.zoo import PRUNED_WIDTHS, get_entry
+from distillsr.models.pruned_widths import PRUNED_WIDTHS, changed_widths
+from distillsr.models.zoo import get_entry
 
 log = get_logger(__name__)
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from distillsr.compression.pruning.groups import Channel
-from distillsr.compression.pruning.surgery import layer_widths
+from distillsr.models.pruned_widths import layer_widths
 
 NTIRE_INPUT = (1, 3, 256, 256)
 

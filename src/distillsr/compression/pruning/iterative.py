@@ -26,9 +26,10 @@ from distillsr.compression.pruning.groups import (
 )
 from distillsr.compression.pruning.plan import land_on_target, plan_fraction, ranked
 from distillsr.compression.pruning.ranking import Criterion
-from distillsr.compression.pruning.surgery import layer_widths, remove_channels
+from distillsr.compression.pruning.surgery import remove_channels
 from distillsr.console import get_logger
 from distillsr.errors import DistillsrError
+from distillsr.models.pruned_widths import layer_widths
 from distillsr.models.sr_model import SRModel
 
 log = get_logger(__name__)

@@ -20,8 +20,9 @@ from distillsr.compression.pruning.groups import (
     prunable_groups,
 )
 from distillsr.compression.pruning.ranking import Importance, removal_count, weakest
-from distillsr.compression.pruning.surgery import layer_widths, remove_channels
+from distillsr.compression.pruning.surgery import remove_channels
 from distillsr.errors import DistillsrError
+from distillsr.models.pruned_widths import layer_widths
 
 BISECTION_STEPS = 40
 

@@ -26,15 +26,13 @@ from torch import nn
 from distillsr.compression.pruning.config import PruneStageConfig
 from distillsr.compression.pruning.iterative import PruneStep, PruneTarget
 from distillsr.errors import DistillsrError
+from distillsr.models.pruned_widths import PRUNED_WIDTHS
 from distillsr.training.stages.base import StageKind, StageResult
 from distillsr.training.stages.context import StageContext
 
 if TYPE_CHECKING:
     from distillsr.compression.pruning.pruner import Finetuning
     from distillsr.models.sr_model import SRModel
-
-PRUNED_WIDTHS = "pruned_widths"
-
 
 class PruneStage(StageKind):
     """Remove filters step by step (fine-tuning between steps) until the stage's target."""
@@ -44,7 +42,7 @@ class PruneStage(StageKind):
     ) -> StageResult:
         from distillsr.compression.pruning.calibration import CalibrationSet
         from distillsr.compression.pruning.pruner import prune_model, pruning_tools
-        from distillsr.compression.pruning.surgery import layer_widths
+        from distillsr.models.pruned_widths import layer_widths
         from distillsr.nn.reparam import is_deployed
 
         label = config.label(index)
@@ -80,7 +78,7 @@ class PruneStage(StageKind):
         return StageResult(pruned.train(), metrics, iterations, record={PRUNED_WIDTHS: widths}, model_kwargs=described)
 
     def replay(self, network: nn.Module, config: PruneStageConfig, record: Mapping[str, Any] | None = None) -> nn.Module:
-        from distillsr.compression.pruning.surgery import apply_widths
+        from distillsr.models.pruned_widths import apply_widths
 
         if not record or PRUNED_WIDTHS not in record:
             raise DistillsrError("the training state does not say how this prune stage narrowed the network")

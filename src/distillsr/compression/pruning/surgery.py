@@ -4,6 +4,9 @@ The result is an ordinary dense network whose ``Conv2d``/``Linear``/``BatchNorm`
 narrower; nothing about it needs pruning code to run. :func:`silence_channels` is the masked
 counterpart (the producing filters zeroed in place): for a correctly derived group the two
 compute the same function, which is how the dependency analysis is tested.
+
+Recording and re-applying the resulting widths (so a pruned checkpoint reloads) is a model
+concern and lives in :mod:`distillsr.models.pruned_widths`.
 """
 
 from __future__ import annotations
@@ -15,8 +18,6 @@ from torch import nn
 
 from distillsr.compression.pruning.groups import Channel
 from distillsr.errors import DistillsrError
-
-SLICEABLE = (nn.Conv2d, nn.Linear, nn.modules.batchnorm._BatchNorm)
 
 
 def _drops(channels: Iterable[Channel]) -> dict[tuple[str, str], set[int]]:
@@ -38,10 +39,6 @@ def _sliced(parameter: torch.Tensor | None, dim: int, keep: torch.Tensor) -> tor
     if isinstance(parameter, nn.Parameter):
         return nn.Parameter(data, requires_grad=parameter.requires_grad)
     return data
-
-
-def _is_depthwise(conv: nn.Conv2d) -> bool:
-    return conv.groups > 1 and conv.groups == conv.in_channels == conv.out_channels
 
 
 def remove_channels(network: nn.Module, channels: Iterable[Channel]) -> None:
@@ -102,76 +99,3 @@ def silence_channels(network: nn.Module, channels: Iterable[Channel]) -> None:
                     tensor = getattr(layer, name, None)
                     if tensor is not None:
                         tensor[index.to(tensor.device)] = 0
-
-
-def layer_widths(network: nn.Module) -> dict[str, list[int]]:
-    """``{path: [out, in]}`` of every conv and linear layer, ``{path: [features]}`` of every BatchNorm."""
-    widths: dict[str, list[int]] = {}
-    for path, layer in network.named_modules():
-        if isinstance(layer, nn.Conv2d):
-            widths[path] = [layer.out_channels, layer.in_channels]
-        elif isinstance(layer, nn.Linear):
-            widths[path] = [layer.out_features, layer.in_features]
-        elif isinstance(layer, nn.modules.batchnorm._BatchNorm):
-            widths[path] = [layer.num_features]
-    return widths
-
-
-def changed_widths(reference: nn.Module, network: nn.Module) -> dict[str, list[int]]:
-    """The layers whose widths differ from ``reference`` (the unpruned build): what a checkpoint stores."""
-    before = layer_widths(reference)
-    after = layer_widths(network)
-    if set(before) != set(after):
-        raise DistillsrError("the pruned network does not have the layers of its unpruned build")
-    return {path: widths for path, widths in after.items() if widths != before[path]}
-
-
-def apply_widths(network: nn.Module, widths: dict[str, list[int]], what: str = "the model") -> None:
-    """Narrow the layers named in ``widths`` (fresh, uninitialised tensors) so a pruned state dict loads."""
-    if not isinstance(widths, dict):
-        raise DistillsrError(f"pruned widths of {what} must map layer paths to widths, got {type(widths).__name__}")
-    for path, sizes in widths.items():
-        try:
-            layer = network.get_submodule(path)
-        except AttributeError:
-            raise DistillsrError(f"pruned widths name the layer {path!r}, which {what} does not have") from None
-        if not isinstance(layer, SLICEABLE):
-            raise DistillsrError(f"pruned widths name {path!r}, a {type(layer).__name__}, not a conv, linear or BatchNorm layer")
-        expected = 1 if isinstance(layer, nn.modules.batchnorm._BatchNorm) else 2
-        if not isinstance(sizes, (list, tuple)) or len(sizes) != expected or not all(
-            isinstance(size, int) and not isinstance(size, bool) and size > 0 for size in sizes
-        ):
-            raise DistillsrError(f"pruned widths of {path!r} must be {expected} positive integer(s), got {sizes!r}")
-        _resize(layer, list(sizes))
-
-
-def _fresh(like: torch.Tensor | None, shape: tuple[int, ...]) -> torch.Tensor | None:
-    if like is None:
-        return None
-    data = torch.zeros(shape, dtype=like.dtype, device=like.device)
-    return nn.Parameter(data, requires_grad=like.requires_grad) if isinstance(like, nn.Parameter) else data
-
-
-def _resize(layer: nn.Module, sizes: list[int]) -> None:
-    if isinstance(layer, nn.Conv2d):
-        out_channels, in_channels = sizes
-        depthwise = _is_depthwise(layer)
-        if depthwise and out_channels != in_channels:
-            raise DistillsrError(f"a depthwise conv keeps in = out channels, got {sizes}")
-        groups = out_channels if depthwise else layer.groups
-        if in_channels % groups or out_channels % groups:
-            raise DistillsrError(f"widths {sizes} do not divide into the conv's {groups} groups")
-        layer.weight = _fresh(layer.weight, (out_channels, in_channels // groups, *layer.kernel_size))
-        layer.bias = _fresh(layer.bias, (out_channels,))
-        layer.out_channels, layer.in_channels, layer.groups = out_channels, in_channels, groups
-    elif isinstance(layer, nn.Linear):
-        layer.out_features, layer.in_features = sizes
-        layer.weight = _fresh(layer.weight, tuple(sizes))
-        layer.bias = _fresh(layer.bias, (sizes[0],))
-    else:
-        (features,) = sizes
-        layer.weight = _fresh(layer.weight, (features,))
-        layer.bias = _fresh(layer.bias, (features,))
-        layer.running_mean = _fresh(layer.running_mean, (features,))
-        layer.running_var = _fresh(layer.running_var, (features,))
-        layer.num_features = features

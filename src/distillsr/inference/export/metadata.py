@@ -17,8 +17,8 @@ from distillsr.models.sr_model import SRModel
 
 def export_metadata(model: SRModel, opset: int) -> dict[str, Any]:
     """What a user of the file needs to know, without distillsr's code (values before encoding)."""
-    from distillsr import __version__
     from distillsr.nn.reparam import is_deployed
+    from distillsr.version import package_version
 
     width = getattr(model.network, "width", None)
     return {
@@ -35,7 +35,7 @@ def export_metadata(model: SRModel, opset: int) -> dict[str, Any]:
         "width": float(width) if isinstance(width, (int, float)) else None,
         "kwargs": model.metadata.get("kwargs") or None,
         "provenance": model.metadata.get("provenance") or None,
-        "distillsr_version": __version__,
+        "distillsr_version": package_version(),
         "opset": opset,
     }
 
