@@ -18,7 +18,9 @@ import numpy as np
 
 from distillsr.console import get_logger
 from distillsr.errors import DistillsrError
-from distillsr.inference.resolve import ModelLike, output_scale, resolve_model
+from distillsr.inference.precision_names import PrecisionChoice
+from distillsr.inference.outscale import output_scale
+from distillsr.inference.resolve import ModelLike, resolve_model
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
     from distillsr.efficiency.report import EfficiencyReport
     from distillsr.evaluation.runner import SetResult
+    from distillsr.checkpoints.model_loading import ZooWeights
     from distillsr.inference.dynamic.costs import DynamicWidths
     from distillsr.inference.upscaler import Upscaler
     from distillsr.models.sr_model import SRModel
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["evaluate", "load_model", "output_scale", "profile", "resolve_model", "upscale"]
 
 PathLike = str | os.PathLike[str]
-PrecisionChoice = Literal["auto", "fp32", "fp16", "bf16"]  # distillsr.inference.fast_path, without importing torch
+PROFILE_SCALE = 4  # the scale a zoo name is measured at when none is given (the challenges' x4)
 log = get_logger(__name__)
 
 
@@ -61,52 +64,35 @@ def load_model(
 
     Each call returns a new model object: changing its device or width affects no one else.
     """
-    from distillsr.checkpoints.model_loading import open_model
+    return _open(model, weights, scale, device)
+
+
+def _open(
+    model: ModelLike,
+    weights: PathLike | None,
+    scale: int | None,
+    device: str,
+    width: float | None = None,
+    *,
+    default_scale: int | None = None,
+    zoo_weights: ZooWeights = "official",
+) -> SRModel:
+    """The torch model a caller named (:func:`~distillsr.checkpoints.model_spec.model_spec` decides
+    what that is and refuses conflicts), opened and moved to ``device``; a loaded SRModel as it is."""
+    from distillsr.checkpoints.model_loading import open_spec
+    from distillsr.checkpoints.model_spec import model_spec
     from distillsr.devices import resolve_device
-
-    return open_model(model, weights=weights, scale=scale, exact=True, weights_option="weights=FILE").to(
-        resolve_device(device)
-    )
-
-
-def _as_model(model: ModelLike, weights: PathLike | None, scale: int | None, device: str) -> SRModel:
-    """A loaded SRModel as it is (moved to ``device``), or :func:`load_model` of what was named."""
     from distillsr.models.sr_model import SRModel
 
-    if isinstance(model, SRModel):
-        if weights is not None:
-            raise DistillsrError("weights go with a zoo model name, not with an already loaded model")
-        if scale is not None and scale != model.scale:
-            raise DistillsrError(f"the model upscales x{model.scale}, not x{scale}")
-        from distillsr.devices import resolve_device
-
-        return model.to(resolve_device(device))
-    if model is not None and not isinstance(model, (str, os.PathLike)):
+    spec = model_spec(model, weights=weights, scale=scale, width=width, exact=True, default_scale=default_scale)
+    if spec.kind == "loaded" and not isinstance(spec.model, SRModel):
         raise DistillsrError(f"model must be a zoo name, a weights path or an SRModel, not {type(model).__name__}")
-    return load_model(model, weights=weights, scale=scale, device=device)
+    return open_spec(spec, zoo_weights=zoo_weights, weights_option="weights=FILE").to(resolve_device(device))
 
 
 # --------------------------------------------------------------------------------------------------
 # Width (channel-splitting models)
 # --------------------------------------------------------------------------------------------------
-
-
-def check_width_request(model: ModelLike, width: float | None) -> None:
-    """Refuse a width for a zoo name that has none *before* its official file is downloaded.
-
-    Files and loaded models are checked by :func:`at_width` once loaded: only they know the widths
-    they were trained at.
-    """
-    if width is None or not isinstance(model, str):
-        return
-    from distillsr.checkpoints.builtin import is_builtin
-    from distillsr.checkpoints.model_loading import names_a_file, user_entry
-
-    if is_builtin(model) or names_a_file(model):
-        return
-    entry = user_entry(model)
-    if not entry.widths:
-        raise DistillsrError(f"{entry.name} is not a channel-splitting model: it has no widths (--width/width= needs a CSD model)")
 
 
 @contextmanager
@@ -128,7 +114,9 @@ def at_width(model: ModelLike, width: float | None) -> Iterator[ModelLike]:
     widths = getattr(network, "widths", None)
     name = getattr(model, "name", type(model).__name__)
     if not callable(getattr(network, "set_width", None)) or not widths:
-        raise DistillsrError(f"{name} is not a channel-splitting model: it has no widths (--width/width= needs a CSD model)")
+        from distillsr.checkpoints.model_spec import no_widths_message
+
+        raise DistillsrError(no_widths_message(name))
     if width not in widths:
         valid = ", ".join(f"{w:g}" for w in widths)
         raise DistillsrError(f"{name} was trained at widths {valid}, not {width:g}")
@@ -182,8 +170,7 @@ def upscale(
     bicubic, or the model). ``width``: run a channel-splitting (CSD) model at one of the widths it
     was trained at (e.g. 0.5) for this call only; other models refuse it.
     """
-    check_width_request(model, width)
-    backend = resolve_model(model, weights=weights, scale=scale)
+    backend = resolve_model(model, weights=weights, scale=scale, width=width)
     outscale = output_scale(backend, scale)
     from PIL import Image as PILImage
 
@@ -250,7 +237,6 @@ def evaluate(
     :class:`~distillsr.inference.dynamic.costs.DynamicWidths`; each result's ``.spent`` then says
     which widths ran and what they cost in MACs.
     """
-    check_width_request(model, width)
     from distillsr.evaluation.runner import evaluate_folders
     from distillsr.metrics.protocols import get_protocol
     from distillsr.writable import check_output_folder
@@ -262,7 +248,7 @@ def evaluate(
         raise DistillsrError("evaluate needs at least one benchmark folder")
     scoring = get_protocol(protocol)
     save_dir = None if save_images is None else check_output_folder(save_images, "SR image folder")
-    loaded = _as_model(model, weights, scale, device)
+    loaded = _open(model, weights, scale, device, width)
     policy = _width_policy(loaded, width_policy)  # a model without calibrated thresholds fails before any image
     with at_width(loaded, width) as running:  # a width the model lacks is refused before any image is read
         return evaluate_folders(
@@ -304,24 +290,14 @@ def profile(
     uses (:func:`~distillsr.nn.slimmable.active_parameter_count`), and MACs, FLOPs, activations,
     runtime and memory are those of its forward.
     """
-    check_width_request(model, width)
-    from distillsr.checkpoints.model_loading import load_model as load_named_model
-    from distillsr.checkpoints.model_loading import names_a_file
     from distillsr.devices import resolve_device
     from distillsr.efficiency.input_size import parse_input_shape
     from distillsr.efficiency.report import profile_model
-    from distillsr.models.sr_model import SRModel
 
+    # costs do not depend on the weights: a zoo name alone is measured with fresh ones (no download), at x4 by default
+    loaded = _open(model, weights, scale, device, width, default_scale=PROFILE_SCALE, zoo_weights="fresh")
     shape = parse_input_shape(input_size)
     target = resolve_device(device)
-    if isinstance(model, SRModel):
-        loaded = _as_model(model, weights, scale, device)
-    else:
-        name = None if model is None else os.fspath(model)
-        if name is not None and weights is None and names_a_file(name):
-            name, weights = None, name
-        default_scale = scale if scale is not None or weights is not None else 4
-        loaded = load_named_model(name, default_scale, None if weights is None else os.fspath(weights)).to(target)
     if loaded.in_channels is not None and shape[1] != loaded.in_channels:
         raise DistillsrError(f"{loaded.name} takes {loaded.in_channels} channels, not {shape[1]}")
     with at_width(loaded, width):

@@ -20,9 +20,9 @@ from distillsr.checkpoints.builtin import (
     builtin_scale_for,
     builtin_scales,
     is_builtin,
-    load_builtin,
     read_header,
 )
+from distillsr.checkpoints.model_loading import load_builtin
 from distillsr.efficiency import count_parameters
 from distillsr.errors import DistillsrError
 

@@ -157,7 +157,7 @@ def test_cli_width_and_user_errors(tmp_path, capsys):
     cases = [
         (["export", "dipnet", "-s", "4", "--width", "0.5", "-o", str(tmp_path / "a.onnx")], "not a channel-splitting model"),
         (["export", str(checkpoint), "-o", str(tmp_path / "a.pt")], "must end in .onnx"),
-        (["export", str(checkpoint), "-w", str(checkpoint), "-o", str(tmp_path / "a.onnx")], "already a weights file"),
+        (["export", str(checkpoint), "-w", str(checkpoint), "-o", str(tmp_path / "a.onnx")], "is a weights file itself"),
         (["export", "dipnet", "-o", str(tmp_path / "a.onnx")], "give the scale"),
         (["export", "bicubic", "-s", "2", "-o", str(tmp_path / "a.onnx")], "bicubic cannot be exported"),
         (["export", "dipnett", "-s", "2", "-o", str(tmp_path / "a.onnx")], "did you mean dipnet"),

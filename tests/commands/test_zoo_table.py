@@ -173,7 +173,8 @@ def _weights_column(table: str, name: str) -> str:
 
 
 def test_the_built_in_model_comes_first_with_its_cards_facts(home):
-    from distillsr.checkpoints.builtin import builtin_card, builtin_scales, load_builtin
+    from distillsr.checkpoints.builtin import builtin_card, builtin_scales
+    from distillsr.checkpoints.model_loading import load_builtin
     from distillsr.efficiency import count_parameters
 
     table = format_zoo_table(scale=4, macs=False)

@@ -9,7 +9,8 @@ from skimage import data
 
 from distillsr import api
 from distillsr.imaging.resize import imresize
-from distillsr.inference.outscale import output_size, upscale_pixels
+from distillsr.errors import DistillsrError
+from distillsr.inference.outscale import needs_resize, output_scale, output_size, upscale_pixels
 from distillsr.inference.upscaler import Upscaler
 
 
@@ -52,3 +53,15 @@ def test_grey_sixteen_bit_and_alpha_layouts_survive_the_resize(bicubic_x4, photo
     rgba = np.dstack([photo, np.full(photo.shape[:2], 200, np.uint8)])
     out = upscale_pixels(bicubic_x4, rgba, 2.0, alpha="bicubic")
     assert out.shape == (96, 128, 4) and int(out[..., 3].min()) == int(out[..., 3].max()) == 200
+
+
+def test_one_rule_says_whether_the_output_is_resized():
+    """The command's note and the pixels both ask :func:`needs_resize` (they once had two tolerances)."""
+    assert not needs_resize(4, None) and not needs_resize(4, 4.0) and not needs_resize(4, 4 + 1e-12)
+    assert needs_resize(4, 3.0) and needs_resize(4, 4.001)
+
+
+def test_the_output_scale_is_the_models_unless_asked(bicubic_x4):
+    assert output_scale(bicubic_x4.model, None) == 4.0 and output_scale(bicubic_x4.model, 2.5) == 2.5
+    with pytest.raises(DistillsrError, match="scale must be a positive number"):
+        output_scale(bicubic_x4.model, float("nan"))

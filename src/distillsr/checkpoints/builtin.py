@@ -7,7 +7,9 @@ the model card: recipe, data, iterations, wall time, device, Set5/Set14 scores, 
 Shipping the files keeps ``distillsr upscale photo.jpg`` working offline, straight after install.
 
 The card is read from the safetensors header alone (a JSON block at the start of the file), so
-``distillsr zoo`` can list the built-in models without importing torch.
+``distillsr zoo`` can list the built-in models without importing torch. Loading one is
+:func:`distillsr.checkpoints.model_loading.load_builtin`'s job (this module loads nothing, so the
+loader imports it and not the other way round).
 """
 
 from __future__ import annotations
@@ -18,12 +20,8 @@ import struct
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from distillsr.errors import DistillsrError
-
-if TYPE_CHECKING:
-    from distillsr.models.sr_model import SRModel
 
 BUILTIN_NAME = "builtin"
 DEFAULT_SCALE = 4  # what `upscale` produces when no -s is given
@@ -131,15 +129,3 @@ def builtin_card(scale: int) -> dict:
     except OSError:
         raise DistillsrError(f"no built-in x{scale} model in this installation (shipped: {builtin_scales()})") from None
     return dict(_card_of(path, (status.st_size, status.st_mtime_ns)))
-
-
-def load_builtin(scale: float | None = None) -> SRModel:
-    """The built-in model that serves ``scale`` (default x4), named ``builtin``; its card and its
-    architecture (a zoo name) are in the metadata."""
-    from distillsr.checkpoints.model_loading import load_model
-
-    path = builtin_path(scale)
-    model = load_model(None, None, path)
-    model.metadata.update(card=builtin_card(model.scale), architecture=model.name, builtin=True)
-    model.name = BUILTIN_NAME  # what the user named; the architecture stays in the metadata
-    return model

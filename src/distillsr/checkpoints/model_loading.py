@@ -1,26 +1,31 @@
-"""Loading a zoo model with its weights: the one way every command and the Python API get a model.
+"""Opening a model: the one way every command and the Python API get a model with its weights.
 
 :mod:`distillsr.models` only knows how to *build* networks (:func:`~distillsr.models.zoo.build_model`);
 putting weights in them lives here, next to the file formats, so the dependency runs one way
-(``checkpoints`` -> ``models``, never back). Two levels:
+(``checkpoints`` -> ``models``, never back). What a user named has already been read and checked
+by :func:`~.model_spec.model_spec`; this module only opens it:
 
+* :func:`open_spec` — a :class:`~.model_spec.ModelSpec`: the shipped model, a file, or a zoo name
+  alone with its official file (downloaded once) or, where the caller asks, fresh weights;
+* :func:`open_model` — the same from what a user typed (``model_spec`` then ``open_spec``);
 * :func:`load_model` — a zoo name and scale and/or a weights file; without weights, fresh ones
-  (what profiling, pruning and tests build);
-* :func:`open_model` — what a user names, with the rules every command and :mod:`distillsr.api`
-  share: nothing or ``builtin`` is the shipped model, a zoo name alone its official file
-  (downloaded once), a file what it holds; never random weights.
-
-Nothing heavy is imported at module level: :mod:`distillsr.inference.resolve` (imported by the
-API, which must not import torch at import time) uses :func:`names_a_file` from here.
+  (what profiling, pruning and tests build).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+from distillsr.checkpoints.model_spec import (
+    BUILTIN_NAME,
+    WEIGHTS_OPTION,
+    ModelSpec,
+    integer_scale,
+    model_spec,
+    needs_weights_message,
+)
 from distillsr.console import get_logger
 from distillsr.errors import DistillsrError
 
@@ -31,22 +36,65 @@ if TYPE_CHECKING:
     from distillsr.models.sr_model import SRModel
     from distillsr.models.zoo import ZooEntry
 
-# A model spec with one of these suffixes (or naming an existing file, or a path) is a file, not a zoo name.
-CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".ckpt", ".bin", ".onnx")
+#: What a zoo name alone opens: its official file (upscale, eval, the API), that file where one is
+#: published and fresh weights otherwise (export), or fresh weights (profile: costs do not depend on them).
+ZooWeights = Literal["official", "official-or-fresh", "fresh"]
 
 
-def names_a_file(spec: str) -> bool:
-    """Whether a model spec names a file rather than a zoo model."""
-    path = Path(spec)
-    return path.suffix.lower() in CHECKPOINT_SUFFIXES or path.is_file() or os.sep in spec or "/" in spec
+def open_spec(spec: ModelSpec, *, zoo_weights: ZooWeights = "official", weights_option: str | None = None) -> SRModel:
+    """The model ``spec`` names, in eval mode; random weights only where ``zoo_weights`` asks for them.
+
+    ``weights_option``: how the caller takes a weights file (default ``-w/--weights FILE``), quoted
+    when a zoo name has no weights to offer; ``bench`` takes one as ``-m FILE``.
+    """
+    if spec.kind == "loaded":
+        return spec.model  # type: ignore[return-value]
+    if spec.kind == "onnx":
+        raise DistillsrError(f"{spec.path} is an ONNX model: it runs through --backend onnxruntime, not as a torch model")
+    if spec.kind == "builtin":
+        return load_builtin(spec.scale)
+    if spec.kind == "file":
+        return load_file(spec.path, name=spec.name, scale=spec.integer_scale if spec.exact else None)
+    if spec.name == "bicubic":
+        from distillsr.models.zoo import build_model
+
+        return build_model("bicubic", spec.integer_scale if spec.exact else max(1, math.ceil(spec.scale - 1e-9)))
+    if zoo_weights != "fresh":
+        from distillsr.checkpoints.official_download import official_weights_file
+        from distillsr.models.zoo import get_entry
+
+        option = weights_option or WEIGHTS_OPTION
+        official = official_weights_file(spec.name, spec.scale, exact=spec.exact, weights_option=option)  # cached once
+        if official is not None:
+            return load_file(official, name=spec.name)
+        if zoo_weights == "official":
+            raise DistillsrError(needs_weights_message(get_entry(spec.name), spec.scale, option))
+    if spec.scale is None:
+        raise DistillsrError("give a model name and a scale, or a weights file")
+    from distillsr.models.zoo import build_model
+
+    return build_model(spec.name, integer_scale(spec.scale))
 
 
-def user_entry(name: str) -> ZooEntry:
-    """The zoo entry a user named; an unknown name's error offers ``builtin`` too, which every model option takes."""
-    from distillsr.checkpoints.builtin import BUILTIN_NAME
-    from distillsr.models.zoo import get_entry
+def open_model(
+    spec: str | os.PathLike[str] | None,
+    *,
+    weights: str | os.PathLike[str] | None = None,
+    scale: float | None = None,
+    width: float | None = None,
+    exact: bool = True,
+    weights_option: str | None = None,
+) -> SRModel:
+    """The model a user names, with the rules every command and the Python API share
+    (:func:`~.model_spec.model_spec`): nothing or ``builtin`` is the shipped model for ``scale``
+    (default x4), a file what it holds, a zoo name with ``weights`` that file, a zoo name alone its
+    official file (downloaded once); ``bicubic`` needs only a scale. Never random weights.
 
-    return get_entry(name, also=(BUILTIN_NAME,))
+    ``exact=False`` lets a scale without a model of its own take the nearest one (the upscaler
+    then resizes the result); evaluation and export keep ``exact=True``: the scale is the model's.
+    """
+    named = model_spec(spec, weights=weights, scale=scale, width=width, exact=exact)
+    return open_spec(named, weights_option=weights_option)
 
 
 def load_model(name: str | None, scale: int | None, weights: str | os.PathLike[str] | None) -> SRModel:
@@ -57,27 +105,31 @@ def load_model(name: str | None, scale: int | None, weights: str | os.PathLike[s
     ``name`` and ``scale`` build the model with fresh weights (costs, shapes and tests need that);
     with neither a name nor weights, or ``builtin``, it is the shipped model for ``scale``.
     """
-    from distillsr.checkpoints.builtin import (
-        builtin_scale_for,
-        builtin_scales,
-        is_builtin,
-        load_builtin,
-    )
-    from distillsr.checkpoints.load import load_state_dict_strictly, read_weights
-    from distillsr.models.sr_model import SRModel
-    from distillsr.models.zoo import build_model, check_scale, get_entry
+    return open_spec(model_spec(name, weights=weights, scale=scale, exact=True), zoo_weights="fresh")
 
-    if is_builtin(name) or name is None and weights is None:  # nothing named: the shipped model
-        if weights is not None:
-            raise DistillsrError("the built-in models carry their weights: drop -w/--weights")
-        if scale is not None and builtin_scale_for(scale) != scale:  # before any file is read
-            shipped = ", ".join(f"x{s}" for s in builtin_scales())
-            raise DistillsrError(f"no built-in x{scale:g} model: the built-in scales are {shipped}")
-        return load_builtin(scale)
-    if weights is None:
-        if name is None or scale is None:
-            raise DistillsrError("give a model name and a scale, or a weights file")
-        return build_model(user_entry(name).name, scale)
+
+def load_builtin(scale: float | None = None) -> SRModel:
+    """The built-in model that serves ``scale`` (default x4), named ``builtin``; its card and its
+    architecture (a zoo name) are in the metadata."""
+    from distillsr.checkpoints.builtin import builtin_card, builtin_path
+
+    model = load_file(builtin_path(scale))
+    model.metadata.update(card=builtin_card(model.scale), architecture=model.name, builtin=True)
+    model.name = BUILTIN_NAME  # what the user named; the architecture stays in the metadata
+    return model
+
+
+def load_file(weights: str | os.PathLike[str], *, name: str | None = None, scale: int | None = None) -> SRModel:
+    """The zoo model a weights file holds (a distillsr checkpoint or an official file), in eval mode.
+
+    ``name`` and ``scale``, when given, must agree with the file, or the error names the mismatch;
+    they also name the model of a bare state dict.
+    """
+    from distillsr.checkpoints.load import load_state_dict_strictly, read_weights
+    from distillsr.checkpoints.model_spec import user_entry
+    from distillsr.models.sr_model import SRModel
+    from distillsr.models.zoo import check_scale, get_entry
+
     weights = os.fspath(weights)
     wanted = None if name is None else user_entry(name).name  # a typo fails before the file is read
     loaded = read_weights(weights, model=wanted, scale=scale)
@@ -132,75 +184,3 @@ def network_of(entry: ZooEntry, scale: int, info: CheckpointInfo) -> nn.Module:
     if widths:
         apply_widths(network, widths, entry.name)
     return network
-
-
-def open_model(
-    spec: str | os.PathLike[str] | None,
-    *,
-    weights: str | os.PathLike[str] | None = None,
-    scale: float | None = None,
-    exact: bool = True,
-    weights_option: str | None = None,
-) -> SRModel:
-    """The model a user names, with the rules every command and the Python API share.
-
-    * nothing, or ``builtin`` — distillsr's own model for ``scale`` (default x4), shipped in the package;
-    * a weights file (as ``spec`` or ``weights``) — what it holds, checked against ``scale``;
-    * a zoo name with ``weights`` — that file in that architecture;
-    * a zoo name alone — its official file, downloaded into the cache once
-      (:mod:`distillsr.checkpoints.official_download`); ``bicubic`` needs only a scale.
-
-    ``exact=False`` lets a scale without a model of its own take the nearest one (the upscaler
-    then resizes the result); evaluation and export keep ``exact=True``: the scale is the model's.
-    ``weights_option``: how the caller takes a weights file (default ``-w/--weights FILE``), quoted
-    when a zoo name has no weights to offer; ``bench`` takes one as ``-m FILE``.
-    """
-    from distillsr.checkpoints.builtin import BUILTIN_NAME, is_builtin, load_builtin
-    from distillsr.models.zoo import build_model
-
-    spec = None if spec is None else os.fspath(spec)
-    if spec is None and weights is None or is_builtin(spec):
-        if weights is not None:
-            raise DistillsrError("the built-in models carry their weights: drop -w/--weights (weights= in Python)")
-        return load_model(BUILTIN_NAME, scale, None) if exact else load_builtin(scale)
-    if spec is not None and names_a_file(spec):
-        if weights is not None:
-            raise DistillsrError(
-                f"{spec} is a weights file itself; give weights (-w/--weights, weights= in Python) only with a zoo model name"
-            )
-        spec, weights = None, spec
-    if weights is not None:
-        return load_model(spec, _integer_scale(scale) if exact and scale is not None else None, weights)
-    entry = user_entry(spec)
-    if entry.name == "bicubic":
-        if scale is None:
-            raise DistillsrError("bicubic has no scale of its own: give -s/--scale (scale= in Python)")
-        return build_model("bicubic", _integer_scale(scale) if exact else max(1, math.ceil(scale - 1e-9)))
-    from distillsr.checkpoints.official_download import WEIGHTS_OPTION, official_weights_file
-
-    option = weights_option or WEIGHTS_OPTION
-    official = official_weights_file(entry.name, scale, exact=exact, weights_option=option)  # cached once
-    if official is None:
-        raise DistillsrError(needs_weights_message(entry, scale, option))
-    return load_model(entry.name, None, official)
-
-
-def _integer_scale(scale: object) -> int:
-    if isinstance(scale, float) and scale.is_integer():
-        scale = int(scale)
-    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-        raise DistillsrError(f"scale must be a positive integer, got {scale!r}")
-    return scale
-
-
-def needs_weights_message(entry: ZooEntry, scale: float | None = None, weights_option: str = "-w/--weights FILE") -> str:
-    """Say where weights come from, so the user's next step is one download away (``weights_option``: how to give them)."""
-    at = "" if scale is None else f" x{scale:g}"
-    message = (
-        f"model {entry.name}{at} needs trained weights (without them it is randomly initialised): "
-        f"give {weights_option}"
-    )
-    if entry.weights:
-        files = ", ".join(f"{w.filename} (x{w.scale}, {w.url})" for w in entry.weights)
-        return f"{message}; official weights: {files}"
-    return f"{message} (a distillsr checkpoint; no official weights are published for {entry.name})"

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Union
 
+from distillsr.checkpoints.model_spec import WEIGHTS_OPTION
 from distillsr.console import get_logger
 from distillsr.errors import DistillsrError
 
@@ -34,10 +35,6 @@ if TYPE_CHECKING:
     from distillsr.models.zoo import OfficialWeights, ZooEntry
 
 OFFLINE_VARIABLE = "DISTILLSR_OFFLINE"
-WEIGHTS_OPTION = "-w/--weights FILE"
-"""How most commands take a weights file, as the errors here advise it. A caller that takes it
-otherwise passes its own ``weights_option`` (``bench``: ``-m FILE``; Python: ``weights=FILE``), so the
-advice works for the command that printed it."""
 DEFAULT_SCALE = 4  # the scale a name means when none is asked for (the zoo's and the challenges' x4)
 ProgressChoice = Union[Literal["auto"], "Progress", None]
 
@@ -283,12 +280,3 @@ def official_weights_file(
     if select_weights(entry, scale, exact=exact) is None:
         return None
     return cached_official_weights(entry.name, scale, exact=exact, weights_option=weights_option)
-
-
-def weights_or_official(name: str | None, scale: int | None, weights: str | None) -> str | None:
-    """What a command's ``-m NAME [-w FILE] [-s S]`` loads: the given file, else the official one
-    for exactly that scale, else None (the bare network, as before official weights existed)."""
-    if weights is not None or name is None:
-        return weights
-    official = official_weights_file(name, scale, exact=True)
-    return None if official is None else str(official)

@@ -10,6 +10,7 @@ import argparse
 
 from distillsr.commands.common import dataset_folders, non_negative_int, positive_int
 from distillsr.errors import DistillsrError
+from distillsr.inference import precision_names
 
 DEFAULT_OUT = "bench-results"
 
@@ -66,7 +67,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     be.add_argument("--scale", "-s", type=positive_int, required=True, help="upscaling factor")
     be.add_argument("--protocol", default="classic", help="classic (Y, border=scale) or ntire (RGB, border 4)")
     be.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    be.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
+    be.add_argument("--precision", default="fp32", choices=precision_names.COMPUTED,
                     help="fp32 (as eval runs), or upscale's fast path: bf16 (CPU or CUDA), fp16 (CUDA)")
     be.add_argument("--out", "-o", default=DEFAULT_OUT, help=f"results folder (default {DEFAULT_OUT})")
     be.add_argument("--input", help="LR size CxHxW of the counts and the fixed-size runtime (default 3x180x320: "

@@ -7,6 +7,7 @@ import json
 
 from distillsr.commands.common import dataset_folders, positive_int
 from distillsr.errors import DistillsrError
+from distillsr.inference import precision_names
 
 
 def _format_eval_table(results, protocol, verbose: bool, width: float | None = None) -> str:
@@ -38,9 +39,9 @@ def run(args: argparse.Namespace) -> int:
     folders = dataset_folders(args.data)
     if args.json:  # checked before the evaluation, which may take an hour: its results must not be lost
         check_output_file(args.json, "--json report")
-    api.check_width_request(args.model, args.width)  # a zoo name without widths fails before its download
-    # nothing or -m builtin: the shipped model; -m NAME alone: the official file (downloaded once)
-    model = open_model(args.model, weights=args.weights, scale=args.scale).to(resolve_device(args.device))
+    # nothing or -m builtin: the shipped model; -m NAME alone: the official file (downloaded once); a zoo
+    # name without widths given --width fails before its download
+    model = open_model(args.model, weights=args.weights, scale=args.scale, width=args.width).to(resolve_device(args.device))
     width = _fixed_width(model, args)
     degradation = get_degradation(args.degradation, model.scale, seed=args.seed)
     at = "" if width is None else f" at width {width:g}"
@@ -112,7 +113,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     ev.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ev.add_argument("--cache-dir", metavar="DIR", help="where made LR images are cached")
     ev.add_argument("--no-cache", action="store_true", help="do not cache made LR images")
-    ev.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
+    ev.add_argument("--precision", default="fp32", choices=precision_names.COMPUTED,
                     help="what the model computes in: fp32 (plain float32, as papers score; the default), bf16 "
                     "or fp16 (autocast, as reduced-precision upscaling runs; fp16 needs CUDA)")
     ev.add_argument("--dynamic", action="store_true",

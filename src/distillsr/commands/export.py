@@ -17,33 +17,23 @@ from distillsr.errors import DistillsrError
 if TYPE_CHECKING:  # the real imports wait for the handler, so `--help` stays fast
     import numpy as np
 
+    from distillsr.checkpoints.model_spec import ModelSpec
     from distillsr.inference.export import ExportReport
     from distillsr.models.sr_model import SRModel
 
-WEIGHT_SUFFIXES = {".safetensors", ".pth", ".pt", ".ckpt"}
 VERIFY_CROP = 64  # large enough for ESA's 15-px minimum at both sizes, small enough to be quick
 
 
-def _model_and_weights(args: argparse.Namespace) -> tuple[str | None, str | None]:
-    """MODEL may be a zoo name or a weights file; a file is passed on as weights with no name.
+def _model_spec(args: argparse.Namespace) -> ModelSpec:
+    """MODEL as every command reads it (:func:`~distillsr.checkpoints.model_spec.model_spec`), plus
+    export's own rule: a zoo name without weights needs its scale, to pick the official file (or,
+    where none is published, to build the untrained network)."""
+    from distillsr.checkpoints.model_spec import model_spec
 
-    A path is recognised by its suffix or by existing, so a typo in a zoo name still gets the
-    zoo's "did you mean" error rather than "file not found".
-    """
-    from distillsr.checkpoints.builtin import is_builtin
-
-    if is_builtin(args.model):
-        if args.weights is not None:
-            raise DistillsrError("the built-in models carry their weights: drop -w/--weights")
-        return "builtin", None
-    candidate = Path(args.model)
-    if candidate.suffix.lower() in WEIGHT_SUFFIXES or candidate.is_file():
-        if args.weights is not None:
-            raise DistillsrError(f"{args.model} is already a weights file; drop -w/--weights or give a zoo name")
-        return None, str(candidate)
-    if args.weights is None and args.scale is None:
+    spec = model_spec(args.model, weights=args.weights, scale=args.scale, width=args.width)
+    if spec.kind == "zoo" and spec.scale is None:
         raise DistillsrError(f"give the scale (-s) to export {args.model} without weights (-w)")
-    return args.model, args.weights
+    return spec
 
 
 def _check_output(target: Path, weights: str | None, overwrite: bool) -> None:
@@ -91,22 +81,15 @@ def _describe_verification(report: ExportReport) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from distillsr.checkpoints.model_loading import load_model
+    from distillsr.checkpoints.model_loading import open_spec
     from distillsr.inference.export import export_onnx, verification_image
 
-    name, weights = _model_and_weights(args)
+    spec = _model_spec(args)  # a zoo name without widths given --width fails here, before any download
     target = Path(args.output)
-    _check_output(target, weights, args.overwrite)
+    _check_output(target, spec.path, args.overwrite)
     pixels = _read_verify_image(args)
-    if name not in (None, "builtin"):  # -m NAME alone: the official file (a download), so a wrong --width fails first
-        from distillsr.checkpoints.model_loading import user_entry
-        from distillsr.checkpoints.official_download import weights_or_official
-
-        entry = user_entry(name)
-        if args.width is not None and not entry.widths:
-            raise DistillsrError(f"{entry.name} is not a channel-splitting model: it has no widths")
-        weights = weights_or_official(name, args.scale, weights)
-    model = load_model(name, args.scale, weights)
+    # -m NAME alone: the official file (a download) where one is published, else the untrained network
+    model = open_spec(spec, zoo_weights="official-or-fresh")
     if args.width is not None:
         model.set_width(args.width)
     image, source = (None, None)
@@ -115,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
             model.in_channels or 3, VERIFY_CROP, image=pixels, name=args.verify_image, min_size=model.min_size
         )
     report = export_onnx(model, target, opset=args.opset, verify_image=image, image_source=source)
-    print(_describe_export(report, model, random_weights=weights is None))
+    print(_describe_export(report, model, random_weights=not model.metadata.get("weights")))
     print(_describe_verification(report))
     if report.warnings:
         verdict = "harmless here: both verified sizes still matched" if report.verified else "not verified: run without --no-verify"

@@ -11,7 +11,8 @@ from distillsr.commands.common import positive_int
 def run(args: argparse.Namespace) -> int:
     from distillsr import api
     from distillsr.bench.ntire import KIT_INPUT, input_shape_for
-    from distillsr.checkpoints.model_loading import load_model
+    from distillsr.checkpoints.model_loading import open_spec
+    from distillsr.checkpoints.model_spec import model_spec
     from distillsr.devices import resolve_device
     from distillsr.efficiency import format_report
 
@@ -20,11 +21,10 @@ def run(args: argparse.Namespace) -> int:
         from distillsr.writable import check_output_file
 
         check_output_file(args.json, "--json report")
-    scale = args.scale if args.scale or args.weights else 4
-    api.check_width_request(args.model, args.width)
     # nothing named: the built-in model; costs do not depend on the weights, so a zoo name alone is
-    # measured with fresh ones, no download
-    model = load_model(args.model, scale, args.weights).to(resolve_device(args.device))
+    # measured with fresh ones (no download), at x4 unless -s says otherwise
+    spec = model_spec(args.model, weights=args.weights, scale=args.scale, width=args.width, default_scale=api.PROFILE_SCALE)
+    model = open_spec(spec, zoo_weights="fresh").to(resolve_device(args.device))
     report = api.profile(
         model, input_size=input_shape[1:], device=args.device, repeats=args.repeats, warmup=args.warmup, width=args.width
     )

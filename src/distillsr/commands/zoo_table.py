@@ -165,7 +165,7 @@ def format_zoo_table(scale: int = 4, macs: bool = True, names: list[str] | None 
     ``names`` picks rows (``builtin`` or zoo names, in that order); by default every model is listed.
     """
     from distillsr.checkpoints.builtin import is_builtin
-    from distillsr.checkpoints.model_loading import user_entry
+    from distillsr.checkpoints.model_spec import user_entry
     from distillsr.efficiency import count_parameters
 
     rows: list[ZooEntry | None] = [None, *ZOO.values()]  # None: the built-in model's row

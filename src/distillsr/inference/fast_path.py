@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import contextlib
 from functools import lru_cache
-from typing import Callable, Iterator, Literal
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
 
 from distillsr.errors import DistillsrError
+from distillsr.inference.precision_names import CHOICES as PRECISIONS
+from distillsr.inference.precision_names import Precision, PrecisionChoice
 
-Precision = Literal["fp32", "fp16", "bf16"]
-PrecisionChoice = Literal["auto", "fp32", "fp16", "bf16"]
-PRECISIONS: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16")
+__all__ = ["PRECISIONS", "Precision", "PrecisionChoice", "computing_at", "fast_forward", "fast_input",
+           "precision_for", "prepare_network", "resolve_precision"]
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 

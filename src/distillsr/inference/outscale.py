@@ -3,7 +3,8 @@
 This is Real-ESRGAN's ``--outscale`` behaviour: a x4 model can deliver x2 or x3 output at the
 quality of its x4 result, which beats running a weaker x2 model. Both ``distillsr upscale -s``
 and :func:`distillsr.upscale` (``scale=``) go through :func:`upscale_pixels`, so the command and
-the library give identical pixels.
+the library give identical pixels; whether a resize happens at all is :func:`needs_resize`, the
+one rule the command's note and the pixels share.
 """
 
 from __future__ import annotations
@@ -11,10 +12,26 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from distillsr.errors import DistillsrError
+
 if TYPE_CHECKING:
     import numpy as np
 
-    from distillsr.inference.upscaler import Upscaler
+    from distillsr.inference.upscaler import Backend, Upscaler
+
+
+def output_scale(model: Backend, scale: float | None) -> float:
+    """The scale the output has: the model's own unless asked otherwise."""
+    if scale is None:
+        return float(model.scale)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (scale > 0 and math.isfinite(scale)):
+        raise DistillsrError(f"scale must be a positive number, not {scale!r}")
+    return float(scale)
+
+
+def needs_resize(model_scale: float, outscale: float | None) -> bool:
+    """Whether the model's output must be resized to reach ``outscale`` (None: the model's own)."""
+    return outscale is not None and not math.isclose(outscale, model_scale, rel_tol=0.0, abs_tol=1e-9)
 
 
 def output_size(height: int, width: int, outscale: float) -> tuple[int, int]:
@@ -34,7 +51,7 @@ def upscale_pixels(
     Integer pixels are rounded after each pass, as MATLAB does.
     """
     out = upscaler.upscale_array(pixels, alpha=alpha)
-    if outscale is None or math.isclose(outscale, upscaler.scale):
+    if not needs_resize(upscaler.scale, outscale):
         return out
     from distillsr.imaging.resize import imresize
 

@@ -1,21 +1,22 @@
-"""Turning what a user names (nothing, a zoo name, a checkpoint path, an ONNX file, a loaded model) into a ready model.
+"""A ready model for upscaling from what a user names, kept loaded between calls.
 
-``distillsr upscale -m/-w`` and :func:`distillsr.upscale` both go through :func:`resolve_model`, so
-they accept the same things and fail the same way. Models named by a zoo name or a file (loaded by
-:func:`~distillsr.checkpoints.model_loading.open_model`) are kept in
-a small cache keyed by what was asked and the files' size and modification time, so calling
-:func:`distillsr.upscale` in a loop does not reload them (a file rewritten in place is reloaded).
+``distillsr upscale -m/-w`` and :func:`distillsr.upscale` both go through :func:`resolve_model`:
+what was named is read once by :func:`~distillsr.checkpoints.model_spec.model_spec` (which refuses
+every conflicting combination), then opened here — a torch model by
+:func:`~distillsr.checkpoints.model_loading.open_spec`, an ``.onnx`` file by the onnxruntime
+backend. Models named by a zoo name or a file are kept in a small cache keyed by their spec and the
+files' size and modification time, so calling :func:`distillsr.upscale` in a loop does not reload
+them (a file rewritten in place is reloaded).
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import os
 from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Union
 
-from distillsr.checkpoints.model_loading import names_a_file
+from distillsr.checkpoints.model_spec import BackendName, ModelSpec, model_spec
 from distillsr.errors import DistillsrError
 
 if TYPE_CHECKING:
@@ -23,10 +24,11 @@ if TYPE_CHECKING:
     from distillsr.models.sr_model import SRModel
 
 ModelLike = Union[str, "os.PathLike[str]", "SRModel", "Backend", None]
-BackendName = Literal["torch", "onnxruntime"]
 
 ONNX_INSTALL_HINT = 'pip install "distillsr[onnx]"'
 _CACHE_SIZE = 4
+
+__all__ = ["BackendName", "ModelLike", "open_backend", "resolve_model"]
 
 
 def resolve_model(
@@ -36,84 +38,57 @@ def resolve_model(
     scale: float | None = None,
     backend: BackendName = "torch",
     threads: int | None = None,
+    width: float | None = None,
 ) -> Backend:
     """A ready model from nothing (the built-in one), a zoo name (+ ``weights``), a checkpoint path,
-    or a loaded model, by the rules of :func:`~distillsr.checkpoints.model_loading.open_model`.
+    or a loaded model, by the rules of :func:`~distillsr.checkpoints.model_spec.model_spec`.
 
     ``scale`` picks the built-in or official file that serves it (a scale without one of its own
     takes the nearest; the caller resizes) and the size of ``bicubic``. ``threads`` sizes an
     onnxruntime session (the torch backend's threads are the process's: ``torch.set_num_threads``).
+    ``width`` is only checked here (a zoo name without widths fails before its download); the
+    caller runs the model at it (:func:`distillsr.api.at_width`), since cached models are shared.
     """
-    if model is not None and not isinstance(model, (str, os.PathLike)):
-        if weights is not None:
-            raise DistillsrError("weights go with a zoo model name, not with an already loaded model")
-        return _check_loaded(model)
-    if backend == "onnxruntime":
-        return _load_onnx(model, weights, threads)
-    if backend != "torch":
-        raise DistillsrError(f"backend must be 'torch' or 'onnxruntime', not {backend!r}")
-    spec = None if model is None else os.fspath(model)
-    if spec is not None and names_a_file(spec) and Path(spec).suffix.lower() == ".onnx":
-        raise DistillsrError(f"{spec} is an ONNX model: add --backend onnxruntime (backend='onnxruntime' in Python)")
+    spec = model_spec(model, weights=weights, scale=scale, width=width, exact=False, backend=backend)
+    return open_backend(spec, threads)
+
+
+def open_backend(spec: ModelSpec, threads: int | None = None) -> Backend:
+    """What runs ``spec``: a loaded model as it is, an ONNX session, or a (cached) torch model."""
+    if spec.kind == "loaded":
+        return spec.model  # type: ignore[return-value]
+    if spec.kind == "onnx":
+        return _load_onnx(spec.path, threads)
     from distillsr.home import distillsr_home
 
     # the cache folder is part of the key: a zoo name alone means the official file found there
-    home = str(distillsr_home())
-    return _cached(spec, None if weights is None else os.fspath(weights), scale, (*_stamps(spec, weights), home))
+    key = dataclasses.replace(spec, width=None)  # a width is applied per call, never cached
+    return _cached(key, (_stamp(spec.path), str(distillsr_home())))
 
 
-def _check_loaded(model: object) -> Backend:
-    """Anything with the engine's contract (an SRModel, an ONNX model) is used as it is."""
-    missing = [name for name in ("scale", "name", "in_channels") if not hasattr(model, name)]
-    if missing or not callable(model):
-        raise DistillsrError(
-            f"model must be a zoo name, a checkpoint path or a loaded SRModel, not {type(model).__name__}"
-        )
-    return model
-
-
-def _stamps(*paths: str | os.PathLike[str] | None) -> tuple[tuple[int, int] | None, ...]:
-    """Size and modification time of each named file: a file rewritten in place is loaded again, not served stale."""
-    stamps = []
-    for path in paths:
-        try:
-            status = os.stat(path) if path is not None else None
-        except (OSError, ValueError):
-            status = None  # not a file (a zoo name), or let the loader word the error
-        stamps.append(None if status is None else (status.st_size, status.st_mtime_ns))
-    return tuple(stamps)
+def _stamp(path: str | None) -> tuple[int, int] | None:
+    """Size and modification time of a named file: a file rewritten in place is loaded again, not served stale."""
+    try:
+        status = os.stat(path) if path is not None else None
+    except (OSError, ValueError):
+        status = None  # let the loader word the error
+    return None if status is None else (status.st_size, status.st_mtime_ns)
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _cached(spec: str | None, weights: str | None, scale: float | None, stamps: tuple) -> SRModel:
-    from distillsr.checkpoints.model_loading import open_model
+def _cached(spec: ModelSpec, stamps: tuple) -> SRModel:
+    from distillsr.checkpoints.model_loading import open_spec
 
-    return open_model(spec, weights=weights, scale=scale, exact=False)
+    return open_spec(spec)
 
 
-def _load_onnx(model: ModelLike, weights: object, threads: int | None = None) -> Backend:
+def _load_onnx(path: str, threads: int | None = None) -> Backend:
     """The ONNX backend, imported only when asked for: onnxruntime is an optional dependency."""
-    if weights is not None:
-        raise DistillsrError("an ONNX model holds its weights: drop -w/--weights with --backend onnxruntime")
-    spec = None if model is None else os.fspath(model)
-    if spec is None or Path(spec).suffix.lower() != ".onnx":
-        raise DistillsrError(f"--backend onnxruntime needs a .onnx model file (-m model.onnx), not {spec!r}")
-    if not Path(spec).is_file():
-        raise DistillsrError(f"ONNX model {spec} does not exist")
     try:
         from distillsr.inference.onnx_backend import OnnxModel
 
-        return OnnxModel.load(spec, threads=threads)
+        return OnnxModel.load(path, threads=threads)
     except ImportError as error:
         raise DistillsrError(
             f"the onnxruntime backend is not available ({error}); install it with {ONNX_INSTALL_HINT}"
         ) from None
-
-
-def output_scale(model: Backend, scale: float | None) -> float:
-    """The scale the output has: the model's own unless asked otherwise."""
-    if scale is None:
-        return float(model.scale)
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (scale > 0 and math.isfinite(scale)):
-        raise DistillsrError(f"scale must be a positive number, not {scale!r}")
-    return float(scale)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from distillsr import console
 from distillsr.commands.common import non_negative_int, positive_float, positive_int
 from distillsr.errors import DistillsrError
+from distillsr.inference import precision_names
 
 if TYPE_CHECKING:
     from distillsr.inference.upscaler import Backend, Upscaler
@@ -89,7 +90,9 @@ def _header(model: Backend, upscaler: Upscaler, count: int, folder: Path, width:
 
 
 def _scale_note(model: Backend, outscale: float) -> str | None:
-    if abs(outscale - model.scale) < 1e-9:
+    from distillsr.inference.outscale import needs_resize
+
+    if not needs_resize(model.scale, outscale):
         return None
     return (
         f"note: {model.name} upscales x{model.scale}; its output is resized to x{outscale:g} "
@@ -120,9 +123,9 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    api.check_width_request(args.model, args.width)  # a zoo name without widths fails before its download
+    # a zoo name without widths fails before its download
     model = api.resolve_model(args.model, weights=args.weights, scale=args.scale, backend=args.backend,
-                              threads=args.threads)
+                              threads=args.threads, width=args.width)
     outscale = api.output_scale(model, args.scale)
     with api.at_width(model, args.width) as model:  # this run only: a cached model keeps its own width
         chooser = _dynamic_widths(model, args) if args.dynamic else None
@@ -208,7 +211,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                     help="context pixels around each tile (default: the engine's, 24)")
     up.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: auto")
     precision = up.add_mutually_exclusive_group()  # --fp32 is --precision fp32: both at once, one would be ignored
-    precision.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+    precision.add_argument("--precision", default="auto", choices=precision_names.CHOICES,
                            help="auto (the default): bf16 on a CPU with native bf16 (AVX512-BF16/AMX) and fp16 on "
                            "CUDA, for models that take it, else fp32; fp32: the exact path (within one 8-bit level "
                            f"of plain float32); fp16 needs CUDA. {_bf16_cost_note()}")
