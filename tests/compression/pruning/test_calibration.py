@@ -98,3 +98,21 @@ def test_the_official_ddistill_sr_pruned_by_l2_norms_is_refused_not_written_as_n
     floor = QualityFloor(CalibrationSet.shipped(4))
     with pytest.raises(PruneRefused, match="after pruning step 1 produces non-finite values"):
         prune_iteratively(model, 0.1, PruneTarget(params=500_000), floor=floor)
+
+
+def test_the_default_criterion_keeps_e_rfdns_image_carrying_trunk_channel_22():
+    """L2 filter norms rank channel 22 among the weakest (removing it alone costs 22 dB); the default must keep it."""
+    from distillsr.compression.pruning.checkpoint import deployed
+    from distillsr.compression.pruning.criteria import DEFAULT_CRITERION
+    from distillsr.compression.pruning.groups import example_input, find_groups, group_by_name
+    from distillsr.compression.pruning.ranking import weakest
+
+    model = deployed(load_model(None, None, str(official_weights("rfdn", "RFDN_AIM.pth"))))
+    network = model.network
+    trunk = group_by_name(find_groups(network, example_input(network, 3, 32)))["fea_conv"]
+    position = next(p for p, channel in enumerate(trunk.channels) if channel.indices[("fea_conv", "out")] == (22,))
+    half = trunk.width // 2
+    assert position in [trunk.channels.index(c) for c in weakest(network, trunk, half)]  # what L2 does
+    importance = make_criterion(DEFAULT_CRITERION, CalibrationSet.shipped(4), model.input_range)(network)
+    dropped = [trunk.channels.index(c) for c in weakest(network, trunk, trunk.width - 1, importance)]
+    assert position not in dropped  # the one channel kept when all others go
