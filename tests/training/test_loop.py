@@ -20,6 +20,7 @@ from distillsr.training.loop import (
     StepRecipe,
     WithOwnedModules,
     _unwrap,
+    bare_network,
     build_optimizer,
     restore_loop_state,
     run_loop,
@@ -246,3 +247,22 @@ def test_build_optimizer():
     assert isinstance(adamw, torch.optim.AdamW) and adamw.param_groups[0]["betas"] == (0.8, 0.9)
     with pytest.raises(DistillsrError, match="unknown optimizer 'sgd'"):
         build_optimizer("sgd", parameters, lr=1e-3)
+
+
+class _DDP(nn.Module):
+    """What the loop sees of DistributedDataParallel: a ``module`` it forwards to."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x):
+        return self.module(x)
+
+
+def test_bare_network_unwraps_scaled_input_owned_modules_and_ddp():
+    network = nn.Conv2d(3, 3, 1)
+    assert bare_network(network) == (network, 1.0)
+    assert bare_network(_DDP(ScaledInput(network, 255.0))) == (network, 255.0)
+    owned = WithOwnedModules(ScaledInput(network, 255.0), {"adapters": nn.Identity()})
+    assert bare_network(_DDP(owned)) == (network, 255.0)

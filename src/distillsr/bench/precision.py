@@ -14,7 +14,9 @@ import dataclasses
 import torch
 from torch import nn
 
-from distillsr.inference.fast_path import Precision, fast_forward, prepare_network
+from distillsr.inference.fast_path import prepare_network
+from distillsr.inference.forward import forward
+from distillsr.inference.precision_names import Precision
 from distillsr.models.sr_model import SRModel
 
 
@@ -32,7 +34,7 @@ class FastPathNetwork(nn.Module):
         self.target = device
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return fast_forward(self.network, x, self.precision, self.target)
+        return forward(self.network, x, self.precision, self.target)
 
 
 def at_precision(model: SRModel, precision: Precision, device: torch.device) -> SRModel:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 from functools import lru_cache
-from typing import Callable, Iterator
+from typing import Iterator
 
 import torch
 from torch import nn
@@ -27,7 +27,7 @@ from distillsr.errors import DistillsrError
 from distillsr.inference.precision_names import CHOICES as PRECISIONS
 from distillsr.inference.precision_names import Precision, PrecisionChoice
 
-__all__ = ["PRECISIONS", "Precision", "PrecisionChoice", "computing_at", "fast_forward", "fast_input",
+__all__ = ["PRECISIONS", "Precision", "PrecisionChoice", "computing_at", "fast_input",
            "precision_for", "prepare_network", "resolve_precision"]
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
@@ -114,11 +114,3 @@ def fast_input(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     if uses_channels_last(device) and x.ndim == 4:
         return x.contiguous(memory_format=torch.channels_last)
     return x
-
-
-def fast_forward(call: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, precision: Precision,
-                 device: torch.device) -> torch.Tensor:
-    """``call(x)`` the fast way: the input in the layout :func:`prepare_network` gave the network,
-    under the precision's autocast; the result in float32."""
-    with computing_at(precision, device):
-        return call(fast_input(x, device)).float()

@@ -34,13 +34,8 @@ from distillsr.devices import resolve_device
 from distillsr.errors import DistillsrError
 from distillsr.imaging.pixels import from_float
 from distillsr.imaging.tensors import image_to_tensor, tensor_to_image, tensor_to_pixels
-from distillsr.inference.fast_path import (
-    Precision,
-    PrecisionChoice,
-    fast_forward,
-    precision_for,
-    prepare_network,
-)
+from distillsr.inference.fast_path import precision_for, prepare_network
+from distillsr.inference.forward import check_finite, forward, looks_broken
 from distillsr.inference.memory_model import (
     ForwardMemory,
     forward_memory,
@@ -49,7 +44,7 @@ from distillsr.inference.memory_model import (
     spendable,
     store_cached,
 )
-from distillsr.inference.predict import non_finite_output_message
+from distillsr.inference.precision_names import Precision, PrecisionChoice
 from distillsr.inference.tiling import TileShape, run_tiled, tiles_per_pass
 
 log = get_logger(__name__)
@@ -171,7 +166,7 @@ class Upscaler:
     def _forward_at(self, x: torch.Tensor, precision: Precision) -> torch.Tensor:
         if self.network is None:
             return self.model(x)
-        return fast_forward(self.model, x, precision, self.device)
+        return forward(self.model, x, precision, self.device)
 
     def forward_tile(self, tile: torch.Tensor) -> torch.Tensor:
         """Upscale one host tile on the device; redo it in fp32 if reduced precision broke it.
@@ -183,14 +178,13 @@ class Upscaler:
         chosen = self._image_width if self._image_width is not None or self.width_for is None else self.width_for(tile)
         with torch.inference_mode(), _at_width(self.network, chosen):
             out = self._forward_at(x, self.precision)
-            if self.precision != "fp32" and _looks_broken(x, out):
+            if self.precision != "fp32" and looks_broken(x, out):
                 message = f"{self.precision} gave a non-finite or black tile; redone in fp32"
                 if message not in self.warnings:
                     warnings.warn(message, RuntimeWarning, stacklevel=2)
                     self.warnings.append(message)
                 out = self._forward_at(x, "fp32")
-            if not _all_finite(out):
-                raise DistillsrError(non_finite_output_message(self.model))
+            check_finite(out, self.model)
         return out.float().cpu()
 
     # --- tile size -----------------------------------------------------------------------
@@ -380,17 +374,3 @@ def _halved(shape: TileShape) -> TileShape | None:
     if rows >= cols:
         return (max(MIN_TILE, rows // 2), cols)
     return (rows, max(MIN_TILE, cols // 2))
-
-
-def _all_finite(out: torch.Tensor) -> bool:
-    """One pass over the output: its extremes are finite exactly when every value is (NaN propagates)."""
-    low, high = torch.aminmax(out)
-    return bool(torch.isfinite(low) & torch.isfinite(high))
-
-
-def _looks_broken(x: torch.Tensor, out: torch.Tensor) -> bool:
-    """Non-finite values, or an all-black output for an input that is not black."""
-    low, high = torch.aminmax(out)
-    if not bool(torch.isfinite(low) & torch.isfinite(high)):
-        return True
-    return bool(max(-float(low), float(high)) < 1e-6 and float(x.abs().max()) > 1e-3)

@@ -87,7 +87,7 @@ def _to_device(batch: dict, device: torch.device, channels_last: bool) -> dict:
 class NetworkWrapper(nn.Module):
     """A module the loop trains through whose ``network`` is the model being trained.
 
-    Checkpoints, EMA and validation see only ``network`` (:func:`_unwrap` peels the wrappers), so
+    Checkpoints, EMA and validation see only ``network`` (:func:`bare_network` peels the wrappers), so
     model files load into the bare zoo model whatever a stage wrapped it in.
     """
 
@@ -137,15 +137,27 @@ class WithOwnedModules(NetworkWrapper):
         return self._compute(self.network, self.owned, x)
 
 
-def _unwrap(model: nn.Module) -> nn.Module:
-    """The bare network inside DistributedDataParallel and :class:`NetworkWrapper` wrappers."""
+def bare_network(model: nn.Module) -> tuple[nn.Module, float]:
+    """The network inside DistributedDataParallel and :class:`NetworkWrapper` wrappers, and the factor
+    its inputs were scaled by (a :class:`ScaledInput`'s value range; 1 without one).
+
+    The one unwrapping rule: the loop saves, averages and validates the network it returns, and a
+    stage that hooks the network (distillation's feature capture) hooks the same one.
+    """
+    value_range = 1.0
     while True:
         if isinstance(model, NetworkWrapper):
+            value_range *= float(getattr(model, "value_range", 1.0))
             model = model.network
-        elif isinstance(getattr(model, "module", None), nn.Module):
+        elif isinstance(getattr(model, "module", None), nn.Module):  # DistributedDataParallel
             model = model.module
         else:
-            return model
+            return model, value_range
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The bare network of :func:`bare_network`, without its input scale."""
+    return bare_network(model)[0]
 
 
 def _backward_and_step(loss: torch.Tensor, model: nn.Module, optimizer, scaler, grad_clip: float | None) -> None:

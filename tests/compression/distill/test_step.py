@@ -15,7 +15,6 @@ from distillsr.compression.distill.anchors import AnchorPair
 from distillsr.compression.distill.losses import FeatureLoss, TeacherOutputLoss
 from distillsr.compression.distill.step import (
     DistillStep,
-    bare_network,
     build_distill_step,
 )
 from distillsr.compression.distill.teacher import load_teacher
@@ -68,14 +67,6 @@ class FakeDDP(torch.nn.Module):
 
     def forward(self, x):
         return self.module(x)
-
-
-def test_bare_network_unwraps_scaled_input_owned_modules_and_ddp():
-    network = torch.nn.Conv2d(3, 3, 1)
-    assert bare_network(network) == (network, 1.0)
-    assert bare_network(FakeDDP(ScaledInput(network, 255.0))) == (network, 255.0)
-    owned = WithOwnedModules(ScaledInput(network, 255.0), {"adapters": torch.nn.Identity()})
-    assert bare_network(FakeDDP(owned)) == (network, 255.0)
 
 
 def test_inside_the_owned_modules_wrapper_the_step_gives_the_same_outputs(student, tiny_teacher_file, patches):

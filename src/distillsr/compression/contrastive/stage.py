@@ -40,10 +40,9 @@ from torch import nn
 
 from distillsr.compression.contrastive.config import SelfDistillStageConfig
 from distillsr.compression.contrastive.loss import POSITIVE, ContrastiveLoss
-from distillsr.compression.distill.step import bare_network
 from distillsr.errors import DistillsrError
 from distillsr.nn.slimmable import FULL_WIDTH, SlimmableNetwork, width
-from distillsr.training.loop import StepRecipe
+from distillsr.training.loop import StepRecipe, bare_network
 from distillsr.training.losses import PixelLoss, StepOutputs
 from distillsr.training.stages.base import StageResult
 from distillsr.training.stages.context import StageContext

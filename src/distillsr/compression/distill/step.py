@@ -44,6 +44,7 @@ from distillsr.compression.distill.anchors import (
 )
 from distillsr.compression.distill.teacher import Teacher
 from distillsr.errors import DistillsrError
+from distillsr.training.loop import bare_network
 from distillsr.training.losses import StepOutputs
 
 ADAPTERS = "adapters"  # the adapters' name among a stage's owned modules (``state["owned"]["adapters"]``)
@@ -54,24 +55,6 @@ class StudentOutput(NamedTuple):
 
     sr: torch.Tensor
     features: dict[str, torch.Tensor]
-
-
-def bare_network(model: nn.Module) -> tuple[nn.Module, float]:
-    """The network inside DDP and ``network``-holding wrappers, and the factor its inputs were scaled by.
-
-    Wrappers are recognised by shape, not class: DDP holds ``module``; :class:`ScaledInput`
-    and ``WithOwnedModules`` hold ``network`` (ScaledInput also a ``value_range``).
-    """
-    value_range = 1.0
-    while True:
-        inner = getattr(model, "network", None)
-        if isinstance(inner, nn.Module):
-            value_range *= float(getattr(model, "value_range", 1.0))
-            model = inner
-        elif isinstance(getattr(model, "module", None), nn.Module):
-            model = model.module
-        else:
-            return model, value_range
 
 
 def _owns_the_student_pass(model: nn.Module) -> bool:
