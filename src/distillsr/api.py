@@ -9,8 +9,7 @@ import time: a caller pays for PyTorch only when a model is built.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -18,9 +17,10 @@ import numpy as np
 
 from distillsr.console import get_logger
 from distillsr.errors import DistillsrError
-from distillsr.inference.precision_names import PrecisionChoice
 from distillsr.inference.outscale import output_scale
+from distillsr.inference.precision_names import PrecisionChoice
 from distillsr.inference.resolve import ModelLike, resolve_model
+from distillsr.inference.width import at_width, width_of
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -30,10 +30,10 @@ if TYPE_CHECKING:
     from distillsr.evaluation.runner import SetResult
     from distillsr.checkpoints.model_loading import ZooWeights
     from distillsr.inference.dynamic.costs import DynamicWidths
-    from distillsr.inference.upscaler import Upscaler
+    from distillsr.inference.session import UpscaleSession
     from distillsr.models.sr_model import SRModel
 
-__all__ = ["evaluate", "load_model", "output_scale", "profile", "resolve_model", "upscale"]
+__all__ = ["at_width", "evaluate", "load_model", "output_scale", "profile", "resolve_model", "upscale", "width_of"]
 
 PathLike = str | os.PathLike[str]
 PROFILE_SCALE = 4  # the scale a zoo name is measured at when none is given (the challenges' x4)
@@ -91,48 +91,6 @@ def _open(
 
 
 # --------------------------------------------------------------------------------------------------
-# Width (channel-splitting models)
-# --------------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def at_width(model: ModelLike, width: float | None) -> Iterator[ModelLike]:
-    """Run a channel-splitting (CSD) model at ``width`` inside the block, then restore its width.
-
-    ``None`` leaves the model as it is. A model without widths, or a width it was not trained at,
-    is refused in one line that lists the valid ones. (A forward-memory count is never reused at
-    another width: the width is part of its cache key, :func:`~distillsr.inference.memory_model.model_signature`.)
-    Restoring the width matters because models named by a name or a path are cached between
-    :func:`upscale` calls.
-    """
-    if width is None:
-        yield model
-        return
-    if isinstance(width, bool) or not isinstance(width, (int, float)):
-        raise DistillsrError(f"width must be a number such as 0.5, not {width!r}")
-    network = getattr(model, "network", None)
-    widths = getattr(network, "widths", None)
-    name = getattr(model, "name", type(model).__name__)
-    if not callable(getattr(network, "set_width", None)) or not widths:
-        from distillsr.checkpoints.model_spec import no_widths_message
-
-        raise DistillsrError(no_widths_message(name))
-    if width not in widths:
-        valid = ", ".join(f"{w:g}" for w in widths)
-        raise DistillsrError(f"{name} was trained at widths {valid}, not {width:g}")
-    from distillsr.nn.slimmable import width as running_at
-
-    with running_at(network, float(width)):
-        yield model
-
-
-def width_of(model: object) -> float | None:
-    """The width a channel-splitting model runs at now; None for any other model."""
-    network = getattr(model, "network", None)
-    return float(network.width) if getattr(network, "widths", None) else None
-
-
-# --------------------------------------------------------------------------------------------------
 # Upscaling
 # --------------------------------------------------------------------------------------------------
 
@@ -170,28 +128,24 @@ def upscale(
     bicubic, or the model). ``width``: run a channel-splitting (CSD) model at one of the widths it
     was trained at (e.g. 0.5) for this call only; other models refuse it.
     """
-    backend = resolve_model(model, weights=weights, scale=scale, width=width)
-    outscale = output_scale(backend, scale)
     from PIL import Image as PILImage
 
-    from distillsr.inference.upscaler import Upscaler
+    from distillsr.inference.session import upscale_session
 
-    with at_width(backend, width) as backend:
-        upscaler = Upscaler(backend, device=device, precision=precision, tile=tile)
+    with upscale_session(model, weights=weights, scale=scale, width=width, device=device, precision=precision,
+                         tile=tile) as session:
         if isinstance(image, PILImage.Image):
             from distillsr.imaging.pil_arrays import array_to_pil, pil_to_array
 
             pixels, mode = pil_to_array(image)
-            return array_to_pil(_upscale_array(pixels, upscaler, outscale, alpha), mode, image)
+            return array_to_pil(_upscale_array(pixels, session, alpha), mode, image)
         if not isinstance(image, np.ndarray):
             raise DistillsrError(f"image must be a NumPy array or a PIL image, not {type(image).__name__}")
-        return _upscale_array(image, upscaler, outscale, alpha)
+        return _upscale_array(image, session, alpha)
 
 
-def _upscale_array(image: np.ndarray, upscaler: Upscaler, outscale: float, alpha: str) -> np.ndarray:
-    from distillsr.inference.outscale import upscale_pixels
-
-    out = upscale_pixels(upscaler, image, outscale, alpha=alpha)
+def _upscale_array(image: np.ndarray, session: UpscaleSession, alpha: str) -> np.ndarray:
+    out = session.upscale(image, alpha)
     if image.ndim == 3 and image.shape[2] == 1:
         out = out[..., None]  # the engine drops a single channel axis; give back the caller's layout
     return out

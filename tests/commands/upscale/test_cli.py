@@ -14,6 +14,7 @@ from support import require_shared
 
 from distillsr import api
 from distillsr.imaging.read import read_image
+from distillsr.inference import session
 
 BICUBIC_X2 = ("-m", "bicubic", "-s", "2", "-t", "0", "-q")
 
@@ -186,7 +187,7 @@ def _no_model_loading(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the model was loaded before the output folder was checked")
 
-    monkeypatch.setattr(api, "resolve_model", refuse)
+    monkeypatch.setattr(session, "resolve_model", refuse)
 
 
 def test_an_output_folder_below_a_file_stops_before_the_model_is_loaded(tmp_path, upscale, photos, monkeypatch):
@@ -263,14 +264,14 @@ def test_threads_reach_torch_and_onnxruntime(tmp_path, upscale, photos, monkeypa
     import torch
 
     calls: dict[str, object] = {}
-    real = api.resolve_model
+    real = session.resolve_model
 
     def spy(*args, **kwargs):
         calls["resolve"] = kwargs.get("threads")
         return real(*args, **kwargs)
 
     monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.setdefault("torch", n))
-    monkeypatch.setattr(api, "resolve_model", spy)
+    monkeypatch.setattr(session, "resolve_model", spy)
     source = photos.save(tmp_path / "a.png", photos.astronaut(16, 16))
     code, _, err = upscale(str(source), "-o", str(tmp_path / "out"), "-m", "bicubic", "-s", "2", "--threads", "1", "-q")
     assert code == 0, err

@@ -29,6 +29,7 @@ from distillsr.commands.upscale.outputs import Job, OutputOptions, plan_jobs
 from distillsr.errors import DistillsrError
 from distillsr.imaging.read import read_image
 from distillsr.imaging.write import write_image
+from distillsr.inference.session import UpscaleSession
 from distillsr.inference.upscaler import Upscaler
 
 BICUBIC_X2 = ("-m", "bicubic", "-s", "2", "-t", "0", "-q")
@@ -249,7 +250,7 @@ def test_a_full_disk_stops_the_run_at_the_first_failed_write(tmp_path, photos, m
     planned = _four_jobs(tmp_path, photos)
     _replace_failing_on(monkeypatch, 2, errno.ENOSPC)
     upscaler, events = CountingUpscaler(), []
-    summary = run_jobs(planned, upscaler, RunSettings(OutputOptions(tmp_path / "out")), _collect(events))
+    summary = run_jobs(planned, UpscaleSession(upscaler), RunSettings(OutputOptions(tmp_path / "out")), _collect(events))
     assert upscaler.calls == 2  # c and d were never computed
     assert (summary.upscaled, summary.skipped, summary.failed) == (1, 0, 1)
     assert summary.stopped == (f"cannot write {tmp_path / 'out' / 'b.png'}: No space left on device; "
@@ -263,7 +264,7 @@ def test_a_read_only_or_forbidden_folder_stops_the_run_too(tmp_path, photos, mon
     planned = _four_jobs(tmp_path, photos)
     _replace_failing_on(monkeypatch, 1, error_number)
     upscaler = CountingUpscaler()
-    summary = run_jobs(planned, upscaler, RunSettings(OutputOptions(tmp_path / "out")), _collect([]))
+    summary = run_jobs(planned, UpscaleSession(upscaler), RunSettings(OutputOptions(tmp_path / "out")), _collect([]))
     assert upscaler.calls == 1
     assert summary.stopped.endswith(f"{os.strerror(error_number)}; stopped with 3 image(s) not done")
 
@@ -272,7 +273,7 @@ def test_a_write_error_of_one_file_only_fails_that_file(tmp_path, photos, monkey
     planned = _four_jobs(tmp_path, photos)
     _replace_failing_on(monkeypatch, 2, errno.EIO)
     upscaler, events = CountingUpscaler(), []
-    summary = run_jobs(planned, upscaler, RunSettings(OutputOptions(tmp_path / "out")), _collect(events))
+    summary = run_jobs(planned, UpscaleSession(upscaler), RunSettings(OutputOptions(tmp_path / "out")), _collect(events))
     assert upscaler.calls == 4 and summary.stopped is None
     assert str(summary) == "3 upscaled, 0 skipped (exists), 1 failed"
     assert events == [("error", str(tmp_path / "in" / "b.png"),
@@ -290,7 +291,7 @@ def test_an_unreadable_input_is_not_a_reason_to_stop(tmp_path, photos, monkeypat
 
     monkeypatch.setattr(jobs, "read_image_with_info", read)
     events = []
-    summary = run_jobs(planned, CountingUpscaler(), RunSettings(OutputOptions(tmp_path / "out")), _collect(events))
+    summary = run_jobs(planned, UpscaleSession(CountingUpscaler()), RunSettings(OutputOptions(tmp_path / "out")), _collect(events))
     assert summary == Summary(upscaled=3, failed=1)
     assert events == [("error", str(tmp_path / "in" / "a.png"), "Permission denied")]
 
@@ -301,7 +302,7 @@ def test_refused_jobs_are_reported_without_reading_and_existing_outputs_skipped(
     (tmp_path / "out").mkdir()
     planned[1].target.write_bytes(b"kept")
     upscaler, events = CountingUpscaler(), []
-    summary = run_jobs(planned, upscaler, RunSettings(OutputOptions(tmp_path / "out")), _collect(events))
+    summary = run_jobs(planned, UpscaleSession(upscaler), RunSettings(OutputOptions(tmp_path / "out")), _collect(events))
     assert upscaler.calls == 2
     assert summary == Summary(upscaled=2, skipped=1, failed=1)
     assert events == [("error", planned[0].name, "its output would replace an input")]
@@ -310,7 +311,7 @@ def test_refused_jobs_are_reported_without_reading_and_existing_outputs_skipped(
 
 def test_the_forward_memory_is_counted_once_per_run(tmp_path, photos):
     upscaler = CountingUpscaler(tile="auto")
-    summary = run_jobs(_four_jobs(tmp_path, photos), upscaler, RunSettings(OutputOptions(tmp_path / "out")),
+    summary = run_jobs(_four_jobs(tmp_path, photos), UpscaleSession(upscaler), RunSettings(OutputOptions(tmp_path / "out")),
                        _collect([]))
     assert summary.upscaled == 4 and upscaler.memory_counts == 1
     assert upscaler.settings.tile == "auto", "each image is planned for its own size"

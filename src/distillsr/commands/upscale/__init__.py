@@ -32,7 +32,7 @@ from distillsr.errors import DistillsrError
 from distillsr.inference import precision_names
 
 if TYPE_CHECKING:
-    from distillsr.inference.upscaler import Backend, Upscaler
+    from distillsr.inference.session import UpscaleSession
 
 # The keys of distillsr.commands.upscale.outputs.FORMATS, repeated so that --help imports no NumPy.
 FORMAT_CHOICES = ("png", "jpg", "jpeg", "webp", "same", "auto")
@@ -79,29 +79,27 @@ def _report(kind: str, name: str, message: str) -> None:
         _log.info(f"{kind}: {name}: {message}")
 
 
-def _header(model: Backend, upscaler: Upscaler, count: int, folder: Path, width: float | None = None) -> str:
+def _header(session: UpscaleSession, count: int, folder: Path) -> str:
+    model, upscaler = session.model, session.upscaler
     tile = upscaler.settings.tile
     tiling = "off" if tile in (None, 0) else tile if tile == "auto" else f"{tile} px"
-    at = "" if width is None else f" at width {width:g}"
+    at = "" if session.width is None else f" at width {session.width:g}"
     return (
         f"model {model.name} x{model.scale}{at} | {upscaler.device} {upscaler.precision} | tile {tiling} | "
         f"{count} image{'s' if count != 1 else ''} -> {folder}"
     )
 
 
-def _scale_note(model: Backend, outscale: float) -> str | None:
-    from distillsr.inference.outscale import needs_resize
-
-    if not needs_resize(model.scale, outscale):
-        return None
+def _scale_note(session: UpscaleSession) -> str:
+    """Said when the session resizes (:attr:`~distillsr.inference.session.UpscaleSession.resized`)."""
+    model = session.model
     return (
-        f"note: {model.name} upscales x{model.scale}; its output is resized to x{outscale:g} "
+        f"note: {model.name} upscales x{model.scale}; its output is resized to x{session.outscale:g} "
         "with MATLAB bicubic (-s)"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from distillsr import api
     from distillsr.commands.upscale.inputs import collect_inputs
     from distillsr.commands.upscale.jobs import RunSettings, run_jobs
     from distillsr.commands.upscale.outputs import (
@@ -109,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         check_output_folder,
         plan_jobs,
     )
-    from distillsr.inference.upscaler import DEFAULT_PAD, Upscaler
+    from distillsr.inference.session import upscale_session
 
     folder = Path(args.output)
     options = OutputOptions(folder, args.suffix, args.format, args.quality, args.overwrite, args.png_compression)
@@ -123,46 +121,26 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    # a zoo name without widths fails before its download
-    model = api.resolve_model(args.model, weights=args.weights, scale=args.scale, backend=args.backend,
-                              threads=args.threads, width=args.width)
-    outscale = api.output_scale(model, args.scale)
-    with api.at_width(model, args.width) as model:  # this run only: a cached model keeps its own width
-        chooser = _dynamic_widths(model, args) if args.dynamic else None
-        upscaler = Upscaler(
-            model,
-            device=args.device,
-            precision=args.precision,
-            tile=args.tile,
-            pad=DEFAULT_PAD if args.tile_pad is None else args.tile_pad,
-            progress=not args.quiet,
-            width_for=chooser,
-            memory_limit=None if args.max_memory is None else int(args.max_memory * (1 << 30)),
-        )
-        _log.info(_header(model, upscaler, len(jobs), folder, args.width))
-        note = _scale_note(model, outscale)
-        if note:
-            _log.info(note)
+    session = upscale_session(  # a zoo name without widths, or --dynamic with --width, fails before any download
+        args.model, weights=args.weights, scale=args.scale, width=args.width, dynamic=args.dynamic,
+        backend=args.backend, threads=args.threads, device=args.device, precision=args.precision, tile=args.tile,
+        pad=args.tile_pad, progress=not args.quiet,
+        memory_limit=None if args.max_memory is None else int(args.max_memory * (1 << 30)),
+    )
+    with session as ready:  # the model runs at --width for this run only: a cached model keeps its own
+        _log.info(_header(ready, len(jobs), folder))
+        if ready.resized:
+            _log.info(_scale_note(ready))
         folder.mkdir(parents=True, exist_ok=True)
-        settings = RunSettings(options, outscale, args.alpha)
-        summary = run_jobs(jobs, upscaler, settings, _report, progress=not args.quiet)
+        summary = run_jobs(jobs, ready, RunSettings(options, args.alpha), _report, progress=not args.quiet)
     hint = f" ({SKIPPED_HINT})" if summary.skipped else ""
     print(f"{summary}{hint}")
-    if chooser is not None:
-        print(f"dynamic: {chooser.summary().describe('tile')}")
+    if ready.chooser is not None:
+        print(f"dynamic: {ready.chooser.summary().describe('tile')}")
     if summary.stopped is not None:
         sys.stdout.flush()  # the summary first, then the line that says why the run stopped
         raise DistillsrError(summary.stopped)
     return 0 if summary.failed == 0 else 1
-
-
-def _dynamic_widths(model: Backend, args: argparse.Namespace):
-    """``--dynamic``: the chooser that runs each tile at its calibrated width (one tile: the whole image)."""
-    from distillsr.inference.dynamic.costs import dynamic_widths
-
-    if getattr(args, "width", None) is not None:
-        raise DistillsrError("--dynamic chooses each tile's width itself: drop --width")
-    return dynamic_widths(model)
 
 
 def _bf16_cost_note() -> str:

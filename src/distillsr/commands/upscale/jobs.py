@@ -8,7 +8,7 @@
   were left (:attr:`Summary.stopped`).
 * **Existing outputs are kept** unless ``overwrite``, so an interrupted run can simply be rerun.
 * **Pixels stay what they were**: grey, alpha, 16 bits and the ICC profile go through (the
-  :class:`~distillsr.inference.upscaler.Upscaler` keeps the layout); where the chosen format
+  :class:`~distillsr.inference.session.UpscaleSession` keeps the layout); where the chosen format
   cannot hold something (alpha in JPEG/BMP, 16 bits in JPEG/WEBP, grey in WEBP) the change is
   made and reported.
 """
@@ -28,11 +28,10 @@ from distillsr.errors import DistillsrError
 from distillsr.imaging.read import read_image_with_info
 from distillsr.imaging.write import write_image
 from distillsr.imaging.pixel_formats import flatten_alpha, format_name, holds_16bit, holds_alpha, to_8bit
-from distillsr.inference.outscale import upscale_pixels
 from distillsr.writable import SYSTEMIC_WRITE_ERRORS
 
 if TYPE_CHECKING:
-    from distillsr.inference.upscaler import Upscaler
+    from distillsr.inference.session import UpscaleSession
 
 
 @dataclass
@@ -50,10 +49,9 @@ class Summary:
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Per-file choices beyond naming: output scale, alpha mode, and the output options."""
+    """Per-file choices beyond naming: alpha mode and the output options (the output scale is the session's)."""
 
     options: OutputOptions
-    outscale: float | None = None
     alpha: str = "bicubic"
 
 
@@ -68,7 +66,7 @@ class SystemicWriteError(Exception):
 
 def run_jobs(
     jobs: Sequence[Job],
-    upscaler: Upscaler,
+    session: UpscaleSession,
     settings: RunSettings,
     report: Report,
     *,
@@ -87,7 +85,7 @@ def run_jobs(
     bar = progress_bar(jobs, unit="image", enabled=progress and len(jobs) > 1)
     for index, job in enumerate(bar):
         try:
-            outcome = _run_job(job, upscaler, settings, report)
+            outcome = _run_job(job, session, settings, report)
         except SystemicWriteError as error:
             summary.failed += 1
             summary.stopped = f"{error}; stopped with {len(jobs) - index - 1} image(s) not done"
@@ -97,21 +95,21 @@ def run_jobs(
     return summary
 
 
-def _run_job(job: Job, upscaler: Upscaler, settings: RunSettings, report: Report) -> str:
+def _run_job(job: Job, session: UpscaleSession, settings: RunSettings, report: Report) -> str:
     if job.problem is not None:
         report("error", job.name, job.problem)
         return "failed"
     if job.target.exists() and not settings.options.overwrite:
         return "skipped"
     try:
-        upscale_file(job, upscaler, settings, lambda message: report("note", job.name, message))
+        upscale_file(job, session, settings, lambda message: report("note", job.name, message))
     except (DistillsrError, OSError, MemoryError) as error:
         report("error", job.name, _reason(error, job.source))
         return "failed"
     return "upscaled"
 
 
-def upscale_file(job: Job, upscaler: Upscaler, settings: RunSettings, note: Callable[[str], None]) -> None:
+def upscale_file(job: Job, session: UpscaleSession, settings: RunSettings, note: Callable[[str], None]) -> None:
     """Read, upscale and write one file, telling ``note`` about every change to its pixels.
 
     Raises :class:`SystemicWriteError` when writing fails for a reason the next file shares.
@@ -125,7 +123,7 @@ def upscale_file(job: Job, upscaler: Upscaler, settings: RunSettings, note: Call
     if pixels.ndim == 3 and pixels.shape[2] == 4 and not holds_alpha(suffix):
         note(f"alpha flattened onto white ({fmt} cannot store transparency)")
         pixels = flatten_alpha(pixels)  # before upscaling: no alpha plane to upscale for nothing
-    out = upscale_pixels(upscaler, pixels, settings.outscale, alpha=settings.alpha)
+    out = session.upscale(pixels, settings.alpha)
     if out.dtype == np.uint16 and not holds_16bit(suffix, out):
         note(f"16-bit result written as 8-bit ({fmt} output cannot hold 16 bits here; use --format png)")
         out = to_8bit(out)
