@@ -38,8 +38,8 @@ if spec["backend"] == "onnxruntime":
     from distillsr.inference.onnx_backend import OnnxModel
     model = OnnxModel.load(spec["model"], threads={threads})
 else:
-    from distillsr.models.zoo import load_model
-    model = load_model(spec["name"], 4, spec["weights"])
+    from distillsr.checkpoints.model_loading import load_or_build
+    model = load_or_build(spec["name"], 4, spec["weights"])
 rng = np.random.default_rng(0)
 h, w = spec["size"]
 image = (rng.random((h, w, 3)) * 255).astype(np.uint8)

@@ -21,11 +21,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
-    from distillsr.checkpoints.model_loading import load_model
+    from distillsr.checkpoints.model_loading import load_or_build
     from distillsr.models.zoo import build_model
     from distillsr.nn.rescale_upsampler import rescale_state_for_scale
 
-    model = load_model(None, None, args.weights)
+    model = load_or_build(None, None, args.weights)
     if model.scale != 4:
         raise SystemExit(f"{args.weights} is a x{model.scale} model, not x4")
     target = build_model(model.metadata.get("architecture", model.name), scale=args.scale, **model.metadata["kwargs"])

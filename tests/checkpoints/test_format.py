@@ -11,7 +11,7 @@ from distillsr.checkpoints.format import (
     read_checkpoint,
     save_checkpoint,
 )
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.errors import DistillsrError
 from distillsr.models.zoo import get_entry
 
@@ -46,7 +46,7 @@ def test_round_trip_through_safetensors(tmp_path, name, scale, kwargs):
         path, network.state_dict(),
         CheckpointInfo(model=name, scale=scale, kwargs={**entry.defaults, **kwargs}, input_range=entry.input_range),
     )
-    model = load_model(None, None, str(path))
+    model = load_or_build(None, None, str(path))
     assert (model.name, model.scale, model.input_range) == (name, scale, entry.input_range)
     x = torch.rand(1, 3, 20, 18)
     with torch.no_grad():

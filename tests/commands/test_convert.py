@@ -10,7 +10,7 @@ from support import official_weights
 from support.models import CallsTheShell, random_state
 
 from distillsr.checkpoints.format import read_checkpoint
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.cli import main
 
 
@@ -21,8 +21,8 @@ def test_convert_command_round_trip(tmp_path, capsys):
     assert "e-rfdn x4" in capsys.readouterr().out
     info, _ = read_checkpoint(target)
     assert info.model == "e-rfdn" and info.input_range == 255.0 and info.provenance["converted_from"] == "RFDN_AIM.pth"
-    original = load_model(None, None, str(source))
-    converted = load_model(None, None, str(target))
+    original = load_or_build(None, None, str(source))
+    converted = load_or_build(None, None, str(target))
     x = torch.rand(1, 3, 24, 24)
     with torch.no_grad():
         np.testing.assert_array_equal(original(x).numpy(), converted(x).numpy())
@@ -57,7 +57,7 @@ def test_a_bare_safetensors_state_dict_converts_when_named(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "without distillsr metadata" in err and "-m MODEL -s SCALE" in err
     assert main(["convert", str(odd), "-m", "edsr-baseline", "-s", "2", "-o", str(out), "--overwrite"]) == 0
-    reloaded = load_model(None, None, str(out))
+    reloaded = load_or_build(None, None, str(out))
     assert (reloaded.name, reloaded.scale) == ("edsr-baseline", 2)
     assert torch.equal(reloaded.network.state_dict()["head.weight"], random_state("edsr-baseline", 2, seed=1)["head.weight"])
 
@@ -65,7 +65,7 @@ def test_a_bare_safetensors_state_dict_converts_when_named(tmp_path, capsys):
 def test_convert_output_is_checked_before_loading(tmp_path, capsys, monkeypatch):
     from distillsr.checkpoints import model_loading
 
-    monkeypatch.setattr(model_loading, "load_model", lambda *a, **k: pytest.fail("loaded before the -o check"))
+    monkeypatch.setattr(model_loading, "load_or_build", lambda *a, **k: pytest.fail("loaded before the -o check"))
     blocker = tmp_path / "blocker"
     blocker.write_text("x")
     target = blocker / "m.safetensors"

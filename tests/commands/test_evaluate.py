@@ -171,7 +171,7 @@ def _photo_folder(tmp_path, rng):
 
 def test_eval_width_scores_the_model_at_that_width(tmp_path, rng, capsys):
     from distillsr import api
-    from distillsr.checkpoints.model_loading import load_model
+    from distillsr.checkpoints.model_loading import load_or_build
 
     checkpoint, folder, report = _slim_checkpoint(tmp_path), _photo_folder(tmp_path, rng), tmp_path / "r.json"
     assert main(["eval", "-w", str(checkpoint), "-d", str(folder), "--width", "0.5", "-q", "--json", str(report)]) == 0
@@ -183,12 +183,12 @@ def test_eval_width_scores_the_model_at_that_width(tmp_path, rng, capsys):
     assert header.split()[:3] == ["dataset", "images", "width"] and row.split()[1:3] == ["1", "0.5"]
     data = json.loads(report.read_text())
     assert data["width"] == 0.5
-    by_hand = load_model(None, None, str(checkpoint))
+    by_hand = load_or_build(None, None, str(checkpoint))
     by_hand.set_width(0.5)  # the same width set directly, scored without --width
     [expected] = api.evaluate(by_hand, folder)
     assert data["results"][0]["psnr"] == pytest.approx(expected.mean.psnr, abs=1e-9)
     assert float(row.split()[3]) == pytest.approx(expected.mean.psnr, abs=5e-5)
-    [full] = api.evaluate(load_model(None, None, str(checkpoint)), folder)
+    [full] = api.evaluate(load_or_build(None, None, str(checkpoint)), folder)
     assert abs(full.mean.psnr - expected.mean.psnr) > 1e-3, "--width changed nothing"
 
 

@@ -90,7 +90,7 @@ def test_cli_refuses_a_bad_verify_image_before_loading(dipnet_checkpoint, tmp_pa
         raise AssertionError("the model was loaded before the verification image was checked")
 
     output = tmp_path / "a.onnx"
-    monkeypatch.setattr(model_loading, "load_model", no_loading)
+    monkeypatch.setattr(model_loading, "open_spec", no_loading)
     missing = tmp_path / "missing.png"
     assert main(["export", str(dipnet_checkpoint), "-o", str(output), "--verify-image", str(missing)]) == 1
     assert str(missing) in _one_error(capsys)
@@ -113,7 +113,7 @@ def test_cli_refuses_an_output_under_a_file_before_loading(dipnet_checkpoint, tm
     def no_loading(*args, **kwargs):
         raise AssertionError("the model was loaded before the output was checked")
 
-    monkeypatch.setattr(model_loading, "load_model", no_loading)
+    monkeypatch.setattr(model_loading, "open_spec", no_loading)
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("a file")
     target = blocker / "sub" / "m.onnx"
@@ -129,7 +129,7 @@ def test_cli_refuses_an_output_in_a_read_only_folder(dipnet_checkpoint, tmp_path
     def no_loading(*args, **kwargs):
         raise AssertionError("the model was loaded before the output was checked")
 
-    monkeypatch.setattr(model_loading, "load_model", no_loading)
+    monkeypatch.setattr(model_loading, "open_spec", no_loading)
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o555)

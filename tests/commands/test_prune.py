@@ -20,7 +20,7 @@ from distillsr.checkpoints.format import (
     read_checkpoint,
     save_checkpoint,
 )
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.cli import main
 from distillsr.efficiency import count_ops, count_parameters
 from distillsr.models.pruned_widths import PRUNED_WIDTHS
@@ -50,7 +50,7 @@ def setup(tmp_path_factory):
 def test_prune_to_target_macs_with_finetuning_against_a_teacher(setup, tmp_path, capsys):
     root, images = setup
     source = root / "student.safetensors"
-    original = load_model(None, None, str(source))
+    original = load_or_build(None, None, str(source))
     target = count_ops(original.network).macs * 0.4 / 1e9
     out = tmp_path / "pruned.safetensors"
     code = main([
@@ -70,7 +70,7 @@ def test_prune_to_target_macs_with_finetuning_against_a_teacher(setup, tmp_path,
     assert "fine-tune after step 1: iteration 3/3" in printed.err
     assert "against the outputs of rfdn x2" in printed.err
 
-    pruned = load_model(None, None, str(out))
+    pruned = load_or_build(None, None, str(out))
     macs = count_ops(pruned.network).macs / 1e9
     assert target * 0.98 <= macs <= target
     info, _ = read_checkpoint(out)
@@ -114,7 +114,7 @@ def test_the_default_run_prunes_a_real_model_on_the_shipped_photos_and_checks_ev
 
     from distillsr.checkpoints.builtin import builtin_file
 
-    params = count_parameters(load_model("builtin", 2, None).network).total
+    params = count_parameters(load_or_build("builtin", 2, None).network).total
     out = tmp_path / "smaller.safetensors"
     assert main(["prune", "-w", str(builtin_file(2)), "--target-params", str(int(params * 0.9)), "-o", str(out)]) == 0
     printed = capsys.readouterr()
@@ -125,7 +125,7 @@ def test_the_default_run_prunes_a_real_model_on_the_shipped_photos_and_checks_ev
     info, _ = read_checkpoint(out)
     recorded = info.provenance["pruning"]["calibration"]
     assert recorded["patches"] == len(list(calibration_folder().glob("*.png"))) == 6
-    pruned = load_model(None, None, str(out))  # the file as written scores what the last row said
+    pruned = load_or_build(None, None, str(out))  # the file as written scores what the last row said
     assert calibration.model_psnr(pruned) == pytest.approx(float(rows[-1][4]), abs=0.006)
     assert recorded["psnr_classic"] == pytest.approx(calibration.model_psnr(pruned), abs=1e-6)
     assert count_parameters(pruned.network).total <= params * 0.9

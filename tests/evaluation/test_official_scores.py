@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from support import official_weights, require_shared
 
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.data.benchmark import BenchmarkSet
 from distillsr.evaluation.runner import evaluate_set
 from distillsr.metrics.protocols import CLASSIC
@@ -27,7 +27,7 @@ REFERENCE = [
 
 @pytest.mark.parametrize("family,filename,scale,set5,set14", REFERENCE, ids=[r[1] for r in REFERENCE])
 def test_official_checkpoint_scores(family, filename, scale, set5, set14):
-    model = load_model(None, scale, str(official_weights(family, filename)))
+    model = load_or_build(None, scale, str(official_weights(family, filename)))
     for dataset, (psnr, ssim) in (("Set5", set5), ("Set14", set14)):
         bench = BenchmarkSet(require_shared("data", dataset, "HR"), scale)
         mean = evaluate_set(model, bench, CLASSIC, progress=False).mean

@@ -7,7 +7,7 @@ import pytest
 import torch
 from support import official_weights, require_shared
 
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.errors import DistillsrError
 from distillsr.imaging.read import read_image
 from distillsr.imaging.tensors import image_to_tensor
@@ -82,7 +82,7 @@ def test_the_exact_path_is_within_one_level_of_eager_fp32_on_set5(family, filena
     """Reference: a second copy of the model, never prepared, run NCHW in plain float32."""
     path = official_weights(family, filename)
     folder = require_shared("data", "Set5", "LR_bicubic", "X4")
-    reference, fast = load_model(None, None, str(path)), load_model(None, None, str(path))
+    reference, fast = load_or_build(None, None, str(path)), load_or_build(None, None, str(path))
     upscaler = Upscaler(fast, device="cpu", precision="fp32")
     for image in sorted(folder.glob("*.png")):
         x = image_to_tensor(read_image(image))

@@ -7,7 +7,7 @@ import pytest
 from support.models import random_state
 
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.errors import DistillsrError
 from distillsr.inference.predict import predict
 from distillsr.models.zoo import build_model
@@ -17,7 +17,7 @@ def test_a_model_that_emits_nan_is_blamed_on_its_weights(tmp_path):
     state = {k: v * 1e30 if v.is_floating_point() else v for k, v in random_state("rfdn", 4).items()}  # overflows to inf/NaN
     path = tmp_path / "huge.safetensors"
     save_checkpoint(path, state, CheckpointInfo(model="rfdn", scale=4))
-    model = load_model(None, None, str(path))
+    model = load_or_build(None, None, str(path))
     with pytest.raises(DistillsrError, match=rf"produced NaN or infinite values: its weights \({path}\)"):
         predict(model, np.full((20, 20, 3), 128, np.uint8))
 

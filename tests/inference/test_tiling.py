@@ -8,7 +8,7 @@ import torch
 from support import official_weights
 from support.images import LocalConvStack, photo, photo_tensor
 
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.inference.seams import seam_ratio, tile_borders
 from distillsr.inference.tiling import feather, plan_tiles, run_tiled
 from distillsr.inference.upscaler import Upscaler
@@ -68,7 +68,7 @@ def test_local_model_is_exact_when_half_the_pad_covers_the_receptive_field():
 )
 def test_official_models_tile_within_45_db_of_untiled(family, filename):
     """64-px tiles: naive tiling gives 36-47 dB here; whole-image statistics must keep >= 45 dB."""
-    model = load_model(None, None, str(official_weights(family, filename)))
+    model = load_or_build(None, None, str(official_weights(family, filename)))
     image = photo(96, 128)
     x = photo_tensor(image)
     with torch.no_grad():
@@ -86,7 +86,7 @@ def test_official_models_tile_within_45_db_of_untiled(family, filename):
 
 def test_whole_image_statistics_beat_naive_tiling():
     """DDistill-SR pools globally: the second pass must improve markedly over per-tile statistics."""
-    model = load_model(None, None, str(official_weights("ddistill_sr", "DDistill-SRx4_inference.pth")))
+    model = load_or_build(None, None, str(official_weights("ddistill_sr", "DDistill-SRx4_inference.pth")))
     x = photo_tensor(photo(96, 128))
     with torch.no_grad():
         full = model(x)

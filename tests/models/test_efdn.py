@@ -11,7 +11,7 @@ from support import official_weights, state_dict_shapes
 from support.mirrors import official_mirrors
 from support.models import FOLD_TOLERANCE, randomise_parameters
 
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.models.efdn import EFDN, Cell
 from distillsr.models.zoo import get_entry
 from distillsr.nn.edbb import EDBB
@@ -28,7 +28,7 @@ def test_official_file_keys_and_the_kits_parameter_count():
 
 def test_official_file_gives_the_kits_outputs():
     path = official_weights("ntire2025", "team00_EFDN.pth")
-    model = load_model(None, None, path)
+    model = load_or_build(None, None, path)
     assert (model.name, model.scale, model.input_range, model.metadata["form"]) == ("efdn", 4, 1.0, "deploy")
     mirror = official_mirrors().build_mirror("efdn", path)
     x = torch.rand(1, 3, 26, 23, generator=torch.Generator().manual_seed(0))

@@ -7,7 +7,7 @@ import pytest
 import torch
 from support import official_weights, require_shared, state_dict_shapes
 
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.models.zoo import get_entry
 
 # Counts from methods.md (counted from the official classes / published), not from our code.
@@ -30,7 +30,7 @@ def test_imdn_has_the_official_key_layout(scale):
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_official_weights_reproduce_golden_outputs(scale):
     """The official code's raw output on a Set5 crop, to ~1e-5."""
-    model = load_model(None, None, str(official_weights("imdn", f"IMDN_x{scale}.pth")))
+    model = load_or_build(None, None, str(official_weights("imdn", f"IMDN_x{scale}.pth")))
     data = np.load(require_shared("reference", "golden", f"imdn_x{scale}.npz"))
     x = torch.from_numpy(data["lr"].astype(np.float32) / 255).permute(2, 0, 1)[None]
     with torch.no_grad():

@@ -11,8 +11,8 @@ import torch
 from support import official_weights
 from support.models import check_forward_at_every_width, randomise_parameters
 
-from distillsr.checkpoints.load import load_state_dict_strictly, read_weights
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.weights_file import load_state_dict_strictly, read_weights
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.errors import DistillsrError
 from distillsr.models.imdn import IMDN, SlimmableIMDN
 from distillsr.nn.slimmable import DEFAULT_WIDTHS, active_parameter_count, width
@@ -49,7 +49,7 @@ def test_an_official_imdn_file_starts_it_at_full_width() -> None:
     assert loaded.info.model == "imdn" and loaded.info.scale == 4
     slim = SlimmableIMDN(4).eval()
     load_state_dict_strictly(slim, loaded.state_dict, "imdn-csd x4")
-    official = load_model(None, None, str(path))
+    official = load_or_build(None, None, str(path))
     x = torch.rand(1, 3, 20, 18, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert torch.equal(slim(x), official.network(x))

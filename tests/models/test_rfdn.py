@@ -7,7 +7,7 @@ import pytest
 import torch
 from support import official_weights, read_key_file, require_shared, state_dict_shapes
 
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.errors import DistillsrError
 from distillsr.models.zoo import get_entry
 
@@ -38,7 +38,7 @@ def test_e_rfdn_has_the_official_key_layout():
 
 def test_official_weights_reproduce_golden_outputs():
     """The official code's raw output on a Set5 crop, to ~1e-5 (E-RFDN scales 0-255 internally)."""
-    model = load_model(None, None, str(official_weights("rfdn", "RFDN_AIM.pth")))
+    model = load_or_build(None, None, str(official_weights("rfdn", "RFDN_AIM.pth")))
     data = np.load(require_shared("reference", "golden", "e-rfdn_x4.npz"))
     x = torch.from_numpy(data["lr"].astype(np.float32) / 255).permute(2, 0, 1)[None]
     with torch.no_grad():

@@ -8,7 +8,7 @@ import torch
 from support import official_weights, state_dict_shapes
 from support.mirrors import official_mirrors
 
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.models.dipnet import DIPNet
 from distillsr.models.rlfn import RLFN
 from distillsr.models.zoo import get_entry
@@ -37,7 +37,7 @@ def test_zoo_entry_has_the_official_files_keys_and_count(name, filename, scale, 
 @pytest.mark.parametrize("name,filename,scale,count", FILES, ids=IDS)
 def test_official_files_give_the_official_codes_outputs(name, filename, scale, count):
     path = official_weights("rlfn", filename)
-    model = load_model(None, None, path)
+    model = load_or_build(None, None, path)
     assert (model.name, model.scale, model.input_range) == (name, scale, 255.0)
     mirrors = official_mirrors()
     mirror = mirrors.build_mirror(name, path, upscale=scale)

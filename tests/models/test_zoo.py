@@ -1,6 +1,6 @@
 """Every zoo entry gets the same checks for free: builds at its scales, runs forward and backward,
 folds to an equivalent deploy form, round-trips through a checkpoint, and reports exact counts;
-and `load_model` names a checkpoint that holds another model or scale."""
+and `load_or_build` names a checkpoint that holds another model or scale."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from support import official_weights
 from support.models import random_state
 
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.errors import DistillsrError
 from distillsr.models.zoo import ZOO, build_model, get_entry
 from distillsr.nn.reparam import Foldable, deploy, is_deployed
@@ -96,7 +96,7 @@ def test_checkpoint_round_trip_with_defaults(tmp_path, name):
     network = entry.build(2).eval()
     path = tmp_path / "m.safetensors"
     save_checkpoint(path, network.state_dict(), CheckpointInfo(name, 2, dict(entry.defaults), entry.input_range, form="train"))
-    loaded = load_model(name, 2, str(path))
+    loaded = load_or_build(name, 2, str(path))
     x = torch.rand(1, 3, 16, 16)
     with torch.no_grad():
         assert torch.equal(loaded.network(x), network(x))
@@ -131,21 +131,21 @@ def test_wrong_scale_and_wrong_architecture_are_named(tmp_path):
     network = get_entry("imdn").build(2, channels=8, num_blocks=1)
     save_checkpoint(path, network.state_dict(), CheckpointInfo("imdn", 2, {"channels": 8, "num_blocks": 1}))
     with pytest.raises(DistillsrError, match="x2 imdn model, but x4 was asked for"):
-        load_model("imdn", 4, str(path))
+        load_or_build("imdn", 4, str(path))
     with pytest.raises(DistillsrError, match="holds the model imdn x2, not e-rfdn"):
-        load_model("e-rfdn", 2, str(path))
+        load_or_build("e-rfdn", 2, str(path))
 
 
 def test_official_file_into_the_wrong_model_or_scale():
     path = str(official_weights("imdn", "IMDN_x4.pth"))
     with pytest.raises(DistillsrError, match="holds the model imdn x4, not e-rfdn"):
-        load_model("e-rfdn", 4, path)
+        load_or_build("e-rfdn", 4, path)
     with pytest.raises(DistillsrError, match="x4 imdn model, but x2 was asked for"):
-        load_model("imdn", 2, path)
+        load_or_build("imdn", 2, path)
 
 
 def test_a_bad_scale_in_the_metadata_names_the_file(tmp_path):
     path = tmp_path / "badscale.safetensors"
     save_checkpoint(path, random_state("rfdn", 4), CheckpointInfo(model="rfdn", scale=0))
     with pytest.raises(DistillsrError, match=rf"{path}: its metadata does not describe a zoo model \(scale"):
-        load_model(None, None, str(path))
+        load_or_build(None, None, str(path))

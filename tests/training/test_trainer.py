@@ -303,7 +303,7 @@ class GrowStageConfig(StageConfig):
 
 
 def test_a_resumed_run_replays_the_architecture_a_finished_stage_changed(tmp_path, images):
-    from distillsr.checkpoints.model_loading import load_model
+    from distillsr.checkpoints.model_loading import load_or_build
     from distillsr.stages import load_recipe
     from distillsr.training import trainer
 
@@ -320,7 +320,7 @@ def test_a_resumed_run_replays_the_architecture_a_finished_stage_changed(tmp_pat
     _assert_same_weights(_weights(resumed.final_model), _weights(reference.final_model), "stage 2")
     info, _ = read_checkpoint(resumed.final_model)
     assert info.kwargs["num_blocks"] == 2, "later model files describe the grown network"
-    assert load_model(None, None, str(resumed.final_model)).network.state_dict().keys() == _weights(resumed.final_model).keys()
+    assert load_or_build(None, None, str(resumed.final_model)).network.state_dict().keys() == _weights(resumed.final_model).keys()
 
 
 # --- what the run tells: validation lines on the console, kept in train.log ---------------------

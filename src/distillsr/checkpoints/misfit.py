@@ -1,6 +1,6 @@
 """Saying exactly how a state dict does not fit a network: the one wording every loader uses.
 
-Both the strict load (:func:`~distillsr.checkpoints.load.load_state_dict_strictly`) and the
+Both the strict load (:func:`~distillsr.checkpoints.weights_file.load_state_dict_strictly`) and the
 official-layout check (:func:`~distillsr.checkpoints.official.conversion.check_layout`) compare a
 file's tensors with the shapes a network expects; they name the same three kinds of problem.
 """

@@ -8,8 +8,9 @@ by :func:`~.model_spec.model_spec`; this module only opens it:
 * :func:`open_spec` — a :class:`~.model_spec.ModelSpec`: the shipped model, a file, or a zoo name
   alone with its official file (downloaded once) or, where the caller asks, fresh weights;
 * :func:`open_model` — the same from what a user typed (``model_spec`` then ``open_spec``);
-* :func:`load_model` — a zoo name and scale and/or a weights file; without weights, fresh ones
-  (what profiling, pruning and tests build).
+* :func:`load_or_build` — a zoo name and scale and/or a weights file; without weights, fresh ones
+  (what pruning, conversion and tests build). (:func:`distillsr.load_model` is the user's loader:
+  it never hands back random weights.)
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def open_model(
     return open_spec(named, weights_option=weights_option)
 
 
-def load_model(name: str | None, scale: int | None, weights: str | os.PathLike[str] | None) -> SRModel:
+def load_or_build(name: str | None, scale: int | None, weights: str | os.PathLike[str] | None) -> SRModel:
     """A zoo model with weights from a distillsr checkpoint or an official file, in eval mode.
 
     ``name`` and ``scale`` may be None when ``weights`` is given (the file says what it is); when
@@ -106,6 +107,11 @@ def load_model(name: str | None, scale: int | None, weights: str | os.PathLike[s
     with neither a name nor weights, or ``builtin``, it is the shipped model for ``scale``.
     """
     return open_spec(model_spec(name, weights=weights, scale=scale, exact=True), zoo_weights="fresh")
+
+
+#: The old name of :func:`load_or_build`, kept while ``benchmarks/prune_criteria.py`` and
+#: ``benchmarks/dynamic_vs_fixed.py`` (another developer's files) import it; delete it then.
+load_model = load_or_build
 
 
 def load_builtin(scale: float | None = None) -> SRModel:
@@ -125,7 +131,7 @@ def load_file(weights: str | os.PathLike[str], *, name: str | None = None, scale
     ``name`` and ``scale``, when given, must agree with the file, or the error names the mismatch;
     they also name the model of a bare state dict.
     """
-    from distillsr.checkpoints.load import load_state_dict_strictly, read_weights
+    from distillsr.checkpoints.weights_file import load_state_dict_strictly, read_weights
     from distillsr.checkpoints.model_spec import user_entry
     from distillsr.models.sr_model import SRModel
     from distillsr.models.zoo import check_scale, get_entry

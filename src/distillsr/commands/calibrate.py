@@ -40,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     from distillsr.checkpoints.format import save_checkpoint
-    from distillsr.checkpoints.load import read_weights
-    from distillsr.checkpoints.model_loading import load_model
+    from distillsr.checkpoints.weights_file import read_weights
+    from distillsr.checkpoints.model_loading import load_or_build
     from distillsr.devices import resolve_device
     from distillsr.inference.dynamic.calibration import measure_sets, search
     from distillsr.data.benchmark import benchmark_sets
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     _check_target(source, target, args.overwrite)
     folders = dataset_folders(args.data)
     loaded = read_weights(source)  # the exact tensors and description to copy
-    model = load_model(None, None, source).to(resolve_device(args.device))
+    model = load_or_build(None, None, source).to(resolve_device(args.device))
     widths = getattr(model.network, "widths", None)
     if widths is None or len(widths) < 2:
         raise DistillsrError(

@@ -11,7 +11,7 @@ from distillsr.errors import DistillsrError
 
 def run(args: argparse.Namespace) -> int:
     from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
-    from distillsr.checkpoints.model_loading import load_model
+    from distillsr.checkpoints.model_loading import load_or_build
     from distillsr.writable import check_output_file
 
     source = Path(args.weights)
@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     if target.exists() and not args.overwrite:
         raise DistillsrError(f"{target} exists; pass --overwrite to replace it")
     check_output_file(target, "checkpoint")
-    model = load_model(args.model, args.scale, str(source))
+    model = load_or_build(args.model, args.scale, str(source))
     info = CheckpointInfo(
         model=model.name,
         scale=model.scale,

@@ -100,7 +100,7 @@ def _finetuning(args: argparse.Namespace, model, device) -> Finetuning:
 
 def run(args: argparse.Namespace) -> int:
     from distillsr.checkpoints.format import save_checkpoint
-    from distillsr.checkpoints.model_loading import load_model
+    from distillsr.checkpoints.model_loading import load_or_build
     from distillsr.compression.pruning.checkpoint import (
         deployed,
         pruned_checkpoint_info,
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     target_path = _check_arguments(args)
     target = PruneTarget(params=args.target_params, macs=args.target_macs, max_drop=args.max_drop)
     device = resolve_device(args.device)
-    model = deployed(load_model(args.model, args.scale, args.weights)).to(device)
+    model = deployed(load_or_build(args.model, args.scale, args.weights)).to(device)
     log.info(f"pruning {model.name} x{model.scale} from {args.weights} to {target.describe()}, {args.step:.1%} per step")
     calibration = calibration_patches(args.data, model.scale, lr_patch_size=args.patch_size, seed=args.seed)
     log.info(f"calibration: {len(calibration)} patches of {calibration.source} (bicubic {calibration.bicubic_psnr:.2f} dB "

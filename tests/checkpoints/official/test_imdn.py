@@ -64,7 +64,7 @@ def test_a_wrongly_shaped_key_tensor_is_rejected_not_raised():
 
 def test_a_wrong_inner_shape_is_refused_by_the_detector_naming_the_tensor(tmp_path):
     """Every tensor is checked at detection, not only those that carry hyperparameters; the file is named."""
-    from distillsr.checkpoints.model_loading import load_model
+    from distillsr.checkpoints.model_loading import load_or_build
     from distillsr.checkpoints.official.conversion import LayoutMismatch
     from distillsr.errors import DistillsrError
 
@@ -74,4 +74,4 @@ def test_a_wrong_inner_shape_is_refused_by_the_detector_naming_the_tensor(tmp_pa
         detect(state)
     torch.save(state, tmp_path / "odd.pth")
     with pytest.raises(DistillsrError, match=r"odd\.pth: .*IMDB1\.c3\.weight \[16,12,1,1\] vs \[16,12,3,3\]"):
-        load_model(None, None, str(tmp_path / "odd.pth"))
+        load_or_build(None, None, str(tmp_path / "odd.pth"))

@@ -12,8 +12,8 @@ import torch
 from support import official_weights
 from support.cli import assert_one_line_error, run_cli_process
 
-from distillsr.checkpoints.load import read_weights
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.weights_file import read_weights
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.checkpoints.official import known
 from distillsr.errors import DistillsrError
 from distillsr.models.zoo import ZOO, get_entry
@@ -79,15 +79,15 @@ def test_every_official_file_is_recognised_by_its_checksum(name, scale, folder, 
     assert (info.model, info.scale, info.input_range) == (name, scale, get_entry(name).input_range)
     assert info.provenance["sha256"] == weights.sha256
     assert info.provenance["layout"].endswith(f"recognised by its sha256 as the official {weights.filename}")
-    assert load_model(None, None, path).name == name  # the kwargs read from the shapes build the file's network
+    assert load_or_build(None, None, path).name == name  # the kwargs read from the shapes build the file's network
 
 
 def test_rlfn_x4_is_rlfn_on_0_255_not_dipnet():
     """The bug this table fixes: the layout alone read ``rlfn_x4.pth`` as DIPNet on 0-1 input."""
-    model = load_model(None, None, official_weights("rlfn", "rlfn_x4.pth"))
+    model = load_or_build(None, None, official_weights("rlfn", "rlfn_x4.pth"))
     assert (model.name, model.scale, model.input_range) == ("rlfn", 4, 255.0)
     with pytest.raises(DistillsrError, match="holds the model rlfn x4, not dipnet"):
-        load_model("dipnet", None, official_weights("rlfn", "rlfn_x4.pth"))
+        load_or_build("dipnet", None, official_weights("rlfn", "rlfn_x4.pth"))
 
 
 def test_the_ddistill_file_is_the_deploy_form():
@@ -120,14 +120,14 @@ def test_an_unknown_file_in_the_shared_layout_is_refused_naming_the_choices(resa
 
 
 def test_naming_the_model_loads_an_unknown_file_in_the_shared_layout(resaved_rlfn):
-    as_rlfn = load_model("rlfn", None, resaved_rlfn)
-    official = load_model(None, None, official_weights("rlfn", "rlfn_x4.pth"))
+    as_rlfn = load_or_build("rlfn", None, resaved_rlfn)
+    official = load_or_build(None, None, official_weights("rlfn", "rlfn_x4.pth"))
     assert (as_rlfn.name, as_rlfn.scale, as_rlfn.input_range) == ("rlfn", 4, 255.0)
     assert "read as rlfn (named by the user)" in as_rlfn.metadata["provenance"]["layout"]
     x = torch.rand(1, 3, 16, 17, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert torch.equal(as_rlfn(x), official(x))
-    as_dipnet = load_model("dipnet", None, resaved_rlfn)
+    as_dipnet = load_or_build("dipnet", None, resaved_rlfn)
     assert (as_dipnet.name, as_dipnet.input_range) == ("dipnet", 1.0)  # what the user asked for, on 0-1
 
 

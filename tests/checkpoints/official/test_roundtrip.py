@@ -1,6 +1,6 @@
 """Round trips through every official layout: a zoo model with random weights, written as the
 papers' repositories write it (``.pth``, and a bare ``.safetensors``), must come back from
-``read_weights`` / ``load_model`` as the same model, scale and kwargs, computing the same outputs
+``read_weights`` / ``load_or_build`` as the same model, scale and kwargs, computing the same outputs
 bit for bit; one wrong, missing or extra tensor must be refused naming the file and the tensor.
 
 The hyperparameter grids are small (tiny widths, one or two blocks) but cover every scale and
@@ -23,8 +23,8 @@ import torch
 from safetensors.torch import save_file
 from support.models import randomise
 
-from distillsr.checkpoints.load import read_weights
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.weights_file import read_weights
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.errors import DistillsrError
 from distillsr.models.zoo import get_entry
 
@@ -168,7 +168,7 @@ def assert_round_trip(point: Point, network: torch.nn.Module, path: Path) -> Non
     assert (loaded.info.model, loaded.info.scale, loaded.info.kwargs) == (point.model, point.scale, point.kwargs)
     entry = get_entry(point.model)
     assert loaded.info.input_range == entry.input_range
-    model = load_model(point.named, None, path)
+    model = load_or_build(point.named, None, path)
     assert (model.name, model.scale, model.input_range) == (point.model, point.scale, entry.input_range)
     assert model.metadata["kwargs"] == {**entry.defaults, **point.kwargs}
     x = torch.rand(1, point.kwargs["in_channels"], SIDE, SIDE + 1, generator=torch.Generator().manual_seed(3))
@@ -231,7 +231,7 @@ def test_one_wrong_tensor_is_refused_naming_the_file_and_the_tensor(tmp_path, la
     kind = {"shape": r"1 shape mismatch\(es\) \(checkpoint vs model: ", "missing": r"1 missing tensor\(s\) \(",
             "extra": r"1 unexpected tensor\(s\) \("}[how]
     with pytest.raises(DistillsrError) as caught:
-        load_model(None, None, path)
+        load_or_build(None, None, path)
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith(f"{path}: recognised as ")
@@ -249,7 +249,7 @@ def test_a_named_model_takes_a_file_that_does_not_fit_to_its_strict_load(tmp_pat
     assert loaded.info.provenance["layout"] == f"{point.model} state dict (named by the user)"
     assert torch.equal(loaded.state_dict[culprit], state[culprit])
     with pytest.raises(DistillsrError, match=rf"weights do not fit {re.escape(point.model)} x{point.scale}: "):
-        load_model(point.model, point.scale, path)
+        load_or_build(point.model, point.scale, path)
 
 
 @pytest.mark.parametrize("attention,residual", [("esa", True), ("cca", False)])
@@ -264,7 +264,7 @@ def test_the_block_residual_is_not_in_the_tensors_and_is_set_from_the_attention(
     assert loaded.info.kwargs["block_residual"] is (not residual)
     x = torch.rand(1, 3, SIDE, SIDE)
     with torch.no_grad():
-        assert not torch.allclose(load_model(None, None, path).network(x), network(x))
+        assert not torch.allclose(load_or_build(None, None, path).network(x), network(x))
 
 
 @pytest.mark.parametrize(
@@ -280,7 +280,7 @@ def test_the_cca_reduction_reads_back_as_one_that_builds_the_same_network(tmp_pa
     assert read_weights(path).info.kwargs["cca_reduction"] == read
     x = torch.rand(1, 3, 9, 8)
     with torch.no_grad():
-        assert torch.equal(load_model(None, None, path).network(x), network(x))
+        assert torch.equal(load_or_build(None, None, path).network(x), network(x))
 
 
 def test_a_squeeze_width_no_reduction_gives_is_named(tmp_path):

@@ -298,9 +298,9 @@ def _by_hand(checkpoint, pixels: np.ndarray, width: float) -> np.ndarray:
     """The checkpoint's output at ``width`` computed directly: set the width, run, round to 8 bits."""
     import torch
 
-    from distillsr.checkpoints.model_loading import load_model
+    from distillsr.checkpoints.model_loading import load_or_build
 
-    model = load_model(None, None, str(checkpoint))
+    model = load_or_build(None, None, str(checkpoint))
     model.set_width(width)
     with torch.no_grad():
         out = model(torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255)

@@ -197,18 +197,18 @@ def test_two_processes_under_torchrun_train_what_one_process_trains(tmp_path, im
 
 def test_model_files_offer_only_the_widths_the_recipe_trained(tmp_path, images):
     from distillsr.api import at_width
-    from distillsr.checkpoints.model_loading import load_model
+    from distillsr.checkpoints.model_loading import load_or_build
     from distillsr.errors import DistillsrError
 
     _session(tmp_path, images, "two", iterations=2, val_every=2).run()  # csd: student 0.25 and teacher 1.0
     for name in ("final", "best"):
-        model = load_model(None, None, tmp_path / "two" / "models" / f"{name}.safetensors")
+        model = load_or_build(None, None, tmp_path / "two" / "models" / f"{name}.safetensors")
         assert model.network.widths == (1.0, 0.25), name
         with pytest.raises(DistillsrError, match="trained at widths 1, 0.25, not 0.5"):
             with at_width(model, 0.5):
                 pass
     _session(tmp_path, images, "all", kind="pro-csd", iterations=1).run()
-    model = load_model(None, None, tmp_path / "all" / "models" / "final.safetensors")
+    model = load_or_build(None, None, tmp_path / "all" / "models" / "final.safetensors")
     assert model.network.widths == (1.0, 0.75, 0.5, 0.25)
     with at_width(model, 0.5):
         assert model.network.width == 0.5

@@ -9,7 +9,7 @@ import torch
 from support import official_weights
 
 from distillsr import api
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.compression.pruning.calibration import (
     CalibrationSet,
     PruneRefused,
@@ -34,7 +34,7 @@ def test_the_floor_is_what_eval_gives_bicubic_and_the_model_on_the_same_photos()
     calibration = CalibrationSet.shipped(4)
     [bicubic] = api.evaluate("bicubic", calibration_folder(), scale=4, device="cpu")
     assert calibration.bicubic_psnr == pytest.approx(bicubic.mean.psnr, abs=1e-9)
-    builtin = load_model("builtin", 4, None)
+    builtin = load_or_build("builtin", 4, None)
     [scored] = api.evaluate(builtin, calibration_folder(), device="cpu")
     # batched vs one image at a time: float32 sums differ in the last bit, a rare pixel rounds the other way
     assert calibration.model_psnr(builtin) == pytest.approx(scored.mean.psnr, abs=1e-4)
@@ -61,7 +61,7 @@ def test_the_floor_refuses_non_finite_and_below_bicubic_models_in_one_line():
     assert "\n" not in str(error.value)
     with pytest.raises(PruneRefused, match=r"scores \d+\.\d\d dB .* below bicubic's .* \(try this\)"):
         floor.check(SRModel(_Constant(0.5), "grey", 2), "the model", "try this")
-    good = load_model("builtin", 2, None)
+    good = load_or_build("builtin", 2, None)
     assert floor.check(good, "the built-in model") > floor.bicubic
 
 
@@ -94,7 +94,7 @@ def test_the_official_ddistill_sr_pruned_by_l2_norms_is_refused_not_written_as_n
     from distillsr.compression.pruning.checkpoint import deployed
     from distillsr.compression.pruning.iterative import PruneTarget, prune_iteratively
 
-    model = deployed(load_model(None, None, str(official_weights("ddistill_sr", "DDistill-SRx4_inference.pth"))))
+    model = deployed(load_or_build(None, None, str(official_weights("ddistill_sr", "DDistill-SRx4_inference.pth"))))
     floor = QualityFloor(CalibrationSet.shipped(4))
     with pytest.raises(PruneRefused, match="after pruning step 1 produces non-finite values"):
         prune_iteratively(model, 0.1, PruneTarget(params=500_000), floor=floor)
@@ -107,7 +107,7 @@ def test_the_default_criterion_keeps_e_rfdns_image_carrying_trunk_channel_22():
     from distillsr.compression.pruning.groups import example_input, find_groups, group_by_name
     from distillsr.compression.pruning.ranking import weakest
 
-    model = deployed(load_model(None, None, str(official_weights("rfdn", "RFDN_AIM.pth"))))
+    model = deployed(load_or_build(None, None, str(official_weights("rfdn", "RFDN_AIM.pth"))))
     network = model.network
     trunk = group_by_name(find_groups(network, example_input(network, 3, 32)))["fea_conv"]
     position = next(p for p, channel in enumerate(trunk.channels) if channel.indices[("fea_conv", "out")] == (22,))

@@ -10,7 +10,7 @@ from support.models import randomise
 
 from distillsr import api
 from distillsr.checkpoints.format import read_checkpoint, save_checkpoint
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.cli import main
 from distillsr.compression.pruning.checkpoint import deployed, pruned_checkpoint_info
 from distillsr.compression.pruning.plan import prune_fraction
@@ -39,7 +39,7 @@ def test_the_widths_travel_with_the_hyperparameters_and_load_strictly(pruned_fil
     widths = info.kwargs[PRUNED_WIDTHS]
     assert widths["conv_1"] == [12, 3] and widths["block_1.c1_r"] == [9, 12] and "upsampler.0" in widths
     assert info.form == "deploy" and info.kwargs["channels"] == 16  # the unpruned build, then narrowed
-    loaded = load_model(None, None, str(path))
+    loaded = load_or_build(None, None, str(path))
     assert count_parameters(loaded.network).total == count_parameters(model.network).total
     x = torch.rand(1, 3, 20, 20)
     with torch.no_grad():
@@ -54,7 +54,7 @@ def test_profile_and_convert_load_a_pruned_checkpoint(pruned_file, tmp_path, cap
     converted = tmp_path / "converted.safetensors"
     assert main(["convert", str(path), "-o", str(converted)]) == 0
     assert read_checkpoint(converted)[0].kwargs[PRUNED_WIDTHS] == read_checkpoint(path)[0].kwargs[PRUNED_WIDTHS]
-    again = load_model(None, None, str(converted))
+    again = load_or_build(None, None, str(converted))
     x = torch.rand(1, 3, 16, 16)
     with torch.no_grad():
         torch.testing.assert_close(again(x), model(x))

@@ -9,8 +9,8 @@ import math
 import pytest
 
 from distillsr.checkpoints.format import read_checkpoint, save_checkpoint
-from distillsr.checkpoints.load import read_weights
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.weights_file import read_weights
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.errors import DistillsrError
 from distillsr.inference.dynamic.policy import POLICY_KEY, WidthPolicy, policy_of
 from distillsr.models.zoo import build_model
@@ -65,13 +65,13 @@ def test_policy_round_trips_through_a_checkpoint(tiny_checkpoint, tmp_path):
     target = tmp_path / "calibrated.safetensors"
     save_checkpoint(target, tensors, stored)
     assert read_weights(target).info.provenance[POLICY_KEY]["thresholds"] == [40.0, 30.0, 20.0]
-    loaded = policy_of(load_model(None, None, target))
+    loaded = policy_of(load_or_build(None, None, target))
     assert loaded == POLICY and loaded.calibration == {"images": 3}
 
 
 def test_a_checkpoint_without_thresholds_says_to_calibrate(tiny_checkpoint):
     with pytest.raises(DistillsrError, match="has no dynamic-width thresholds: run distillsr calibrate"):
-        policy_of(load_model(None, None, tiny_checkpoint))
+        policy_of(load_or_build(None, None, tiny_checkpoint))
 
 
 def test_a_model_without_widths_is_refused():

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from support import official_weights
 from torch import nn
 
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.errors import DistillsrError
 from distillsr.inference.export.verify import (
     second_size,
@@ -117,7 +117,7 @@ def test_bad_verification_images(small_model, photo, tmp_path):
 def test_official_checkpoints_match_pytorch(family, filename, name, photo, crop_tensor, tolerance, tmp_path):
     from distillsr.inference.onnx_backend import OnnxModel
 
-    model = load_model(None, None, str(official_weights(family, filename)))
+    model = load_or_build(None, None, str(official_weights(family, filename)))
     assert model.name == name
     report = _export_onnx()(model, tmp_path / f"{name}.onnx", verify_image=photo[:24, :24])
     assert max(report.max_abs_diff) <= tolerance, report.max_abs_diff

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from distillsr.checkpoints.format import read_checkpoint
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.errors import DistillsrError
 from distillsr.training.distributed import ProcessInfo
 from distillsr.training.state import load_training_state, save_training_state
@@ -121,7 +121,7 @@ def test_saved_models_load_like_any_other(make_session):
     session = make_session("final")
     network = session.build_network()
     path = session.context.save_model("final", network, {"stages": 1})
-    loaded = load_model(None, None, str(path))
+    loaded = load_or_build(None, None, str(path))
     for name, tensor in network.state_dict().items():
         assert torch.equal(loaded.network.state_dict()[name], tensor)
 

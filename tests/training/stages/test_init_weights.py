@@ -9,7 +9,7 @@ import torch
 from support import official_weights
 
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
-from distillsr.checkpoints.load import read_weights
+from distillsr.checkpoints.weights_file import read_weights
 from distillsr.errors import DistillsrError
 from distillsr.nn.rescale_upsampler import rescale_pixel_shuffle
 from distillsr.training.stages.init_weights import (

@@ -54,7 +54,7 @@ class LayoutMismatch(DistillsrError):
 
     Detectors raise it instead of returning None once the family's own names are present: "not a
     layout distillsr knows" would hide which tensor is wrong. The message names no file (a detector
-    only sees tensors); :func:`distillsr.checkpoints.load.read_weights` prefixes it.
+    only sees tensors); :func:`distillsr.checkpoints.weights_file.read_weights` prefixes it.
     """
 
 

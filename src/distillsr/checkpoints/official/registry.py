@@ -1,7 +1,7 @@
 """The official layouts distillsr recognises, tried in order (an explicit list, no scanning).
 
 Known official files are recognised by their sha256 before any of these is asked
-(:mod:`.known`, called by :func:`distillsr.checkpoints.load.read_weights`).
+(:mod:`.known`, called by :func:`distillsr.checkpoints.weights_file.read_weights`).
 """
 
 from __future__ import annotations

@@ -94,14 +94,14 @@ def _known_sha256(path: Path) -> str | None:
 def read_state_dict(path: Path) -> dict:
     """The tensors of a ``.pth``/``.pt`` (``weights_only=True``), ``.safetensors`` or Keras ``.h5`` file, on the CPU.
 
-    PyTorch files are read by :func:`distillsr.checkpoints.load.read_torch_file`, the reader every
+    PyTorch files are read by :func:`distillsr.checkpoints.weights_file.read_torch_file`, the reader every
     weights file goes through: ``torch.load`` fails on a file that is no checkpoint with whatever
     its parser trips on (``KeyError: 101`` for a text file), and that reader turns every such failure,
     and a refused pickle, into one line.
     """
     from safetensors import SafetensorError
 
-    from distillsr.checkpoints.load import read_torch_file
+    from distillsr.checkpoints.weights_file import read_torch_file
 
     if path.suffix.lower() in (".h5", ".hdf5"):
         from distillsr.compression.contrastive.vgg_keras import read_keras_vgg19

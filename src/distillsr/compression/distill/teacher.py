@@ -119,9 +119,9 @@ def load_teacher(
         raise DistillsrError(
             "a teacher needs weights (a distillsr checkpoint or an official .pth); fresh weights teach nothing"
         )
-    from distillsr.checkpoints.model_loading import load_model
+    from distillsr.checkpoints.model_loading import load_or_build
 
-    teacher = Teacher(load_model(name, None, str(weights)), device=device, source=str(weights))
+    teacher = Teacher(load_or_build(name, None, str(weights)), device=device, source=str(weights))
     if scale is not None:
         teacher.check_scale(scale)
     return teacher

@@ -1,6 +1,6 @@
 """A stage's ``init:`` weights: fine-tune from a distillsr checkpoint or an official ``.pth``.
 
-Files are read by :func:`distillsr.checkpoints.load.read_weights`, the same reader ``eval`` and
+Files are read by :func:`distillsr.checkpoints.weights_file.read_weights`, the same reader ``eval`` and
 ``upscale`` use, so an official file is recognised by its key layout and converted to distillsr's.
 ``strict: true`` (the default) needs every tensor to fit, as everywhere in distillsr; ``strict:
 false`` is for the deliberate cases (a x2 body under a x4 tail, a wider or narrower variant): it
@@ -83,7 +83,7 @@ def load_initial_weights(
     ``scale`` (the stage's ``init_scale``) says the file is a model of another scale whose
     pixel-shuffle upsampler is resampled to the recipe's (:mod:`distillsr.nn.rescale_upsampler`).
     """
-    from distillsr.checkpoints.load import load_state_dict_strictly, read_weights
+    from distillsr.checkpoints.weights_file import load_state_dict_strictly, read_weights
     from distillsr.nn.rescale_upsampler import rescale_state_for_scale
 
     recipe = context.recipe

@@ -9,8 +9,8 @@ from support import official_weights
 from support.models import CallsTheShell, random_state
 
 from distillsr.checkpoints.format import CheckpointInfo, save_checkpoint
-from distillsr.checkpoints.load import read_torch_file, read_weights
-from distillsr.checkpoints.model_loading import load_model
+from distillsr.checkpoints.weights_file import read_torch_file, read_weights
+from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.errors import DistillsrError
 from distillsr.models.zoo import get_entry
 
@@ -21,13 +21,13 @@ def test_tensors_that_do_not_fit_are_listed(tmp_path):
     # metadata claims x2: the upsampler shape does not fit
     save_checkpoint(path, network.state_dict(), CheckpointInfo("imdn", 2, {"channels": 8, "num_blocks": 1}))
     with pytest.raises(DistillsrError, match=r"shape mismatch.*upsampler\.0\.weight \[48,8,3,3\] vs \[12,8,3,3\]"):
-        load_model(None, None, str(path))
+        load_or_build(None, None, str(path))
     state = network.state_dict()
     del state["fea_conv.bias"]
     state["extra.weight"] = torch.zeros(1)
     save_checkpoint(path, state, CheckpointInfo("imdn", 4, {"channels": 8, "num_blocks": 1}))
     with pytest.raises(DistillsrError, match=r"1 missing tensor\(s\) \(fea_conv\.bias\); 1 unexpected tensor\(s\) \(extra\.weight\)"):
-        load_model(None, None, str(path))
+        load_or_build(None, None, str(path))
 
 
 class _Payload:
@@ -129,11 +129,11 @@ def test_nan_weights_are_blamed_on_the_file(tmp_path):
     path = tmp_path / "diverged.safetensors"
     save_checkpoint(path, state, CheckpointInfo(model="rfdn", scale=4))
     with pytest.raises(DistillsrError, match=rf"{path}: 1 weight tensor\(s\) hold NaN or infinite values \({first}\)"):
-        load_model(None, None, str(path))
+        load_or_build(None, None, str(path))
 
 
 def test_a_named_state_dict_that_does_not_fit_lists_the_tensors(tmp_path):
     odd = tmp_path / "odd.safetensors"
     save_file({k: v.contiguous() for k, v in random_state("edsr-baseline", 2, seed=1).items()}, odd)
     with pytest.raises(DistillsrError, match="weights do not fit rfdn x2"):
-        load_model("rfdn", 2, str(odd))
+        load_or_build("rfdn", 2, str(odd))

@@ -1,4 +1,7 @@
-"""Load any supported weights file into the right zoo model, or say exactly why not.
+"""A weights file read and recognised: its tensors in distillsr's layout and what model they are, or exactly why not.
+
+Building the network and putting the tensors in it is :mod:`.model_loading`'s job; this module
+only reads files (and holds the strict state-dict load both use).
 
 Two kinds of file are accepted:
 
