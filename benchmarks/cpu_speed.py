@@ -311,11 +311,11 @@ def time_size(variants: list[Variant], x, repeats: int, warmup: int) -> tuple[di
 
 def set5_quality(variants: list[Variant]) -> tuple[dict[str, float], dict[str, int]]:
     """Mean Set5 x4 PSNR (classic protocol) per variant and the max 8-bit difference from (a)."""
-    from distillsr.data.benchmark import BenchmarkSet
+    from distillsr.data.eval_sets import EvalSet
     from distillsr.imaging.tensors import image_to_tensor
     from distillsr.metrics.protocols import score
 
-    benchmark = BenchmarkSet(DATA / "Set5", 4)
+    benchmark = EvalSet(DATA / "Set5", 4)
     psnrs: dict[str, list[float]] = {v.key: [] for v in variants}
     diffs: dict[str, int] = {v.key: 0 for v in variants}
     for sample in benchmark:
@@ -453,10 +453,10 @@ def main() -> None:
         for name in names:
             report(f"\n## {name}")
             mirror = build_mirror(name, WEIGHTS / OFFICIAL_FILES[name])
-            from distillsr.data.benchmark import BenchmarkSet
+            from distillsr.data.eval_sets import EvalSet
             from distillsr.imaging.tensors import image_to_tensor
 
-            samples = [image_to_tensor(s.lr) for s in BenchmarkSet(DATA / "Set5", 4)]
+            samples = [image_to_tensor(s.lr) for s in EvalSet(DATA / "Set5", 4)]
             samples.append(image_to_tensor(photo(*sizes[0])))
             worst = check_mirror(name, mirror, samples)
             verdict = "OK" if worst <= 1e-4 else "MISMATCH: the baseline is not the official model"

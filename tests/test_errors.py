@@ -35,13 +35,13 @@ def test_user_errors_are_ordinary_exceptions_not_interrupts():
 
 
 def test_the_code_raises_the_specific_kinds(tmp_path):
-    from distillsr.data.benchmark import BenchmarkSet
+    from distillsr.data.eval_sets import EvalSet
     from distillsr.imaging.pixels import from_float
     from distillsr.imaging.read import read_image
 
     with pytest.raises(ImageReadError):
         read_image(tmp_path / "missing.png")
     with pytest.raises(DataError):
-        BenchmarkSet(tmp_path / "no-such-set", 2)
+        EvalSet(tmp_path / "no-such-set", 2)
     with pytest.raises(NonFiniteValuesError):
         from_float(np.array([0.5, np.nan]), np.uint8)

@@ -10,7 +10,7 @@ import pytest
 from support import official_weights, require_shared
 
 from distillsr.checkpoints.model_loading import load_or_build
-from distillsr.data.benchmark import BenchmarkSet
+from distillsr.data.eval_sets import EvalSet
 from distillsr.evaluation.runner import evaluate_set
 from distillsr.metrics.protocols import CLASSIC
 
@@ -29,7 +29,7 @@ REFERENCE = [
 def test_official_checkpoint_scores(family, filename, scale, set5, set14):
     model = load_or_build(None, scale, str(official_weights(family, filename)))
     for dataset, (psnr, ssim) in (("Set5", set5), ("Set14", set14)):
-        bench = BenchmarkSet(require_shared("data", dataset, "HR"), scale)
+        bench = EvalSet(require_shared("data", dataset, "HR"), scale)
         mean = evaluate_set(model, bench, CLASSIC, progress=False).mean
         assert mean.psnr == pytest.approx(psnr, abs=0.005), dataset
         assert mean.ssim == pytest.approx(ssim, abs=0.0005), dataset

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 from skimage.metrics import structural_similarity
 
-from distillsr.data.benchmark import BenchmarkSet
+from distillsr.data.eval_sets import EvalSet
 from distillsr.errors import DistillsrError
 from distillsr.evaluation.runner import ImageResult, SetResult, evaluate_set
 from distillsr.metrics.protocols import CLASSIC, NTIRE, Score
@@ -78,7 +78,7 @@ def _expected(root, name: str, border: int, y: bool) -> tuple[float, float]:
 
 @pytest.mark.parametrize("protocol", [CLASSIC, NTIRE], ids=["classic", "ntire"])
 def test_scores_are_the_hand_computed_ones(bench_dir, protocol):
-    result = evaluate_set(_model(), BenchmarkSet(bench_dir, SCALE), protocol, progress=False)
+    result = evaluate_set(_model(), EvalSet(bench_dir, SCALE), protocol, progress=False)
     assert result.dataset == "Tiny" and [r.name for r in result.images] == ["a", "b"]
     classic = protocol is CLASSIC
     border = SCALE if classic else 4
@@ -91,7 +91,7 @@ def test_scores_are_the_hand_computed_ones(bench_dir, protocol):
 
 
 def test_to_dict_has_the_report_fields(bench_dir):
-    result = evaluate_set(_model(), BenchmarkSet(bench_dir, SCALE), CLASSIC, progress=False)
+    result = evaluate_set(_model(), EvalSet(bench_dir, SCALE), CLASSIC, progress=False)
     data = result.to_dict()
     assert list(data) == ["dataset", "images", "protocol", "precision", "psnr", "ssim", "per_image"]
     assert (data["dataset"], data["images"], data["protocol"], data["precision"]) == ("Tiny", 2, "classic", "fp32")
@@ -111,9 +111,9 @@ def test_a_set_result_is_a_mean_of_what_it_holds():
 
 def test_self_ensemble_runs_eight_views_per_image(bench_dir):
     model = _model()
-    plain = evaluate_set(model, BenchmarkSet(bench_dir, SCALE), NTIRE, progress=False)
+    plain = evaluate_set(model, EvalSet(bench_dir, SCALE), NTIRE, progress=False)
     assert model.network.calls == 2
-    ensembled = evaluate_set(model, BenchmarkSet(bench_dir, SCALE), NTIRE, self_ensemble=True, progress=False)
+    ensembled = evaluate_set(model, EvalSet(bench_dir, SCALE), NTIRE, self_ensemble=True, progress=False)
     assert model.network.calls == 2 + 16
     # nearest upscaling commutes with flips and quarter turns: the same scores
     assert [r.score.psnr for r in ensembled.images] == pytest.approx([r.score.psnr for r in plain.images], abs=1e-9)
@@ -121,7 +121,7 @@ def test_self_ensemble_runs_eight_views_per_image(bench_dir):
 
 def test_saved_images_are_the_quantised_sr_output(bench_dir, tmp_path):
     out = tmp_path / "sr"
-    evaluate_set(_model(), BenchmarkSet(bench_dir, SCALE), NTIRE, save_dir=out, progress=False)
+    evaluate_set(_model(), EvalSet(bench_dir, SCALE), NTIRE, save_dir=out, progress=False)
     assert sorted(p.name for p in (out / "Tiny").iterdir()) == ["a.png", "b.png"]
     lr = np.asarray(Image.open(bench_dir / "LR_bicubic" / "X2" / "ax2.png"))
     np.testing.assert_array_equal(np.asarray(Image.open(out / "Tiny" / "a.png")), lr.repeat(2, 0).repeat(2, 1))
@@ -135,7 +135,7 @@ def test_sixteen_bit_ground_truth_is_saved_as_sixteen_bit(tmp_path, rng):
     folder = tmp_path / "Deep"
     hr = rng.integers(0, 65536, (24, 24, 3), dtype=np.uint16)
     write_image(folder / "d.png", hr)
-    evaluate_set(_model(), BenchmarkSet(folder, SCALE), NTIRE, save_dir=tmp_path / "out", progress=False)
+    evaluate_set(_model(), EvalSet(folder, SCALE), NTIRE, save_dir=tmp_path / "out", progress=False)
     saved = read_image(tmp_path / "out" / "Deep" / "d.png")
     assert saved.dtype == np.uint16
     np.testing.assert_array_equal(saved, imresize(hr, 1 / SCALE).repeat(2, 0).repeat(2, 1))
@@ -146,7 +146,7 @@ def test_a_save_folder_that_would_overwrite_a_stored_lr_input_is_refused(bench_d
     lr_file = bench_dir / "LR_bicubic" / "X2" / "a.png"
     (bench_dir / "LR_bicubic" / "X2" / "ax2.png").rename(lr_file)
     before = lr_file.read_bytes()
-    bench = BenchmarkSet(bench_dir, SCALE, name="X2")
+    bench = EvalSet(bench_dir, SCALE, name="X2")
     with pytest.raises(DistillsrError, match=r"refusing to overwrite input image .*a\.png with an SR image"):
         evaluate_set(_model(), bench, NTIRE, save_dir=bench_dir / "LR_bicubic", progress=False)
     assert lr_file.read_bytes() == before

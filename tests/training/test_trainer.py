@@ -390,13 +390,13 @@ def test_validation_makes_lr_with_the_training_degradation(tmp_path, images, mon
     recipe = load_recipe(training_recipe(tmp_path, images, tmp_path / "out", val_every=5),
                          [f"data.train.degradation={degradation}"])
     made = []
-    real = benchmark.BenchmarkSet
+    real = benchmark.EvalSet
 
     def recording(folder, scale, lr_making=None, **kwargs):
         made.append(lr_making)
         return real(folder, scale, lr_making, **kwargs)
 
     session = TrainingSession(recipe, device="cpu", progress=False)
-    monkeypatch.setattr(benchmark, "BenchmarkSet", recording)
+    monkeypatch.setattr(benchmark, "EvalSet", recording)
     assert session.context.validator("stage0-train", 5) is not None
     assert [d.name for d in made] == [degradation]

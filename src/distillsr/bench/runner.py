@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from distillsr.console import get_logger
-from distillsr.data.benchmark import BenchmarkSet, Sample, describe_names
+from distillsr.data.eval_sets import EvalSet, Sample, describe_names
 from distillsr.efficiency.report import EfficiencyReport
 from distillsr.errors import DistillsrError
 from distillsr.evaluation.runner import SetResult
@@ -240,7 +240,7 @@ def _labels(models: list[tuple[str, SRModel]]) -> list[str]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _find_crops(names: tuple[str, ...], benchmarks: list[BenchmarkSet]) -> list[tuple[BenchmarkSet, Sample]]:
+def _find_crops(names: tuple[str, ...], benchmarks: list[EvalSet]) -> list[tuple[EvalSet, Sample]]:
     found = []
     for name in names:
         where = next((b for b in benchmarks if any(pair.name == name for pair in b.pairs)), None)
@@ -290,7 +290,7 @@ def run_bench(settings: BenchSettings) -> BenchResult:
             raise DistillsrError(f"{label} runs on inputs of at least {model.min_size} px a side; choose a larger --input")
     degradation = get_degradation("BI", settings.scale)
     # no LR cache: a benchmark writes nothing outside its --out folder (MATLAB bicubic takes a second)
-    benchmarks = [BenchmarkSet(folder, settings.scale, degradation) for folder in settings.data]
+    benchmarks = [EvalSet(folder, settings.scale, degradation) for folder in settings.data]
     crop_samples = _find_crops(settings.crops, benchmarks)
     first = benchmarks[0]
     first_lrs = [sample.lr for sample in first]

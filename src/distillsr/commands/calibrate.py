@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from distillsr.checkpoints.model_loading import load_or_build
     from distillsr.devices import resolve_device
     from distillsr.inference.dynamic.calibration import measure_sets, search
-    from distillsr.data.benchmark import benchmark_sets
+    from distillsr.data.eval_sets import eval_sets
     from distillsr.inference.dynamic.policy import POLICY_KEY
     from distillsr.inference.dynamic.scores import DEFAULT_SCORE, make_score
     from distillsr.models.zoo import ZOO
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             f"checkpoint (zoo models with widths: {', '.join(n for n, e in ZOO.items() if e.widths)})"
         )
     score = make_score(DEFAULT_SCORE, model.scale)
-    sets = benchmark_sets(folders, model.scale)
+    sets = eval_sets(folders, model.scale)
     count = sum(len(s) for s in sets)
     print(f"calibrating {model.name} x{model.scale} at widths {', '.join(f'{w:g}' for w in sorted(widths))} on "
           f"{count} images ({', '.join(s.name for s in sets)}), score {score.name}")

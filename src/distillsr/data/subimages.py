@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from distillsr.atomic import atomic_write_text
-from distillsr.data.benchmark import _strip_scale_suffix
+from distillsr.data.eval_sets import _strip_scale_suffix
 from distillsr.errors import DistillsrError
 from distillsr.imaging.listing import list_images
 from distillsr.imaging.read import read_image

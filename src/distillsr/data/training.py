@@ -40,7 +40,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from distillsr.data.benchmark import (
+from distillsr.data.eval_sets import (
     ImagePair,
     check_stored_lr,
     describe_names,

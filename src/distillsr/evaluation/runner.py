@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from distillsr.console import get_logger
-from distillsr.data.benchmark import BenchmarkSet, benchmark_sets
+from distillsr.data.eval_sets import EvalSet, eval_sets
 from distillsr.errors import DistillsrError
 from distillsr.imaging.pixels import from_float
 from distillsr.imaging.write import write_image
@@ -70,7 +70,7 @@ class SetResult:
 
 def evaluate_set(
     model: SRModel,
-    benchmark: BenchmarkSet,
+    benchmark: EvalSet,
     protocol: Protocol,
     *,
     self_ensemble: bool = False,
@@ -131,7 +131,7 @@ def evaluate_folders(
     starts afresh for each folder, and the folder's result holds what it spent (``.spent``).
     """
     results = []
-    for benchmark in benchmark_sets(folders, model.scale, degradation=degradation, seed=seed,
+    for benchmark in eval_sets(folders, model.scale, degradation=degradation, seed=seed,
                                     cache_dir=cache_dir, cache=cache):
         source = "stored LR" if benchmark.uses_stored_lr else f"LR made by {benchmark.degradation.name}"
         log.info(f"{benchmark.name}: {len(benchmark)} images from {benchmark.hr_dir} ({source})")

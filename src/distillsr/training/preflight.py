@@ -26,7 +26,7 @@ def sub_image_root(train) -> Path:
 
 def check_recipe_paths(recipe) -> None:
     """Raise a one-line :class:`DistillsrError` for the first data folder or output place that will fail."""
-    from distillsr.data.benchmark import BenchmarkSet, pair_images
+    from distillsr.data.eval_sets import EvalSet, pair_images
     from distillsr.imaging.listing import list_images
 
     train, scale = recipe.data.train, recipe.model.scale
@@ -39,7 +39,7 @@ def check_recipe_paths(recipe) -> None:
     val = recipe.data.val
     if val.every:  # the sets are read only when validation is on
         for index, folder in enumerate(val.folders):
-            _keyed(f"data.val.folders.{index}", BenchmarkSet, folder, scale)  # lists and pairs, decodes nothing
+            _keyed(f"data.val.folders.{index}", EvalSet, folder, scale)  # lists and pairs, decodes nothing
     _keyed("output_dir", check_output_folder, recipe.output_dir, "experiment folder")
     if train.sub_images:
         key = "data.train.sub_images.folder" if train.sub_images.folder else "data.train.cache_dir"

@@ -16,7 +16,7 @@ from distillsr.inference.dynamic.calibration import (
     measure,
     search,
 )
-from distillsr.data.benchmark import benchmark_sets
+from distillsr.data.eval_sets import eval_sets
 from distillsr.inference.dynamic.scores import BicubicRoundTrip
 
 
@@ -112,7 +112,7 @@ def test_flat_images_with_infinite_scores_get_finite_or_null_thresholds():
 
 @pytest.fixture(scope="module")
 def folder_table(tiny, calibration_folder) -> CalibrationTable:
-    (benchmark,) = benchmark_sets([calibration_folder], SCALE, cache=False)
+    (benchmark,) = eval_sets([calibration_folder], SCALE, cache=False)
     return measure(tiny, benchmark, WIDTHS, BicubicRoundTrip(SCALE))
 
 
@@ -122,7 +122,7 @@ def test_the_table_holds_every_image_at_every_width(tiny, calibration_folder, fo
     from distillsr.nn.slimmable import width
 
     assert len(folder_table.names) == 16 and folder_table.widths == WIDTHS
-    (benchmark,) = benchmark_sets([calibration_folder], SCALE, cache=False)
+    (benchmark,) = eval_sets([calibration_folder], SCALE, cache=False)
     sample = benchmark[5]
     index = folder_table.names.index(sample.name)
     with width(tiny.network, 0.5):
@@ -135,7 +135,7 @@ def test_the_table_holds_every_image_at_every_width(tiny, calibration_folder, fo
 @pytest.mark.parametrize("budget", [0.4, 0.6, 0.8])
 def test_calibration_meets_a_budget_within_five_percent_on_a_folder(folder_table, calibration_folder, budget):
     table = folder_table
-    (benchmark,) = benchmark_sets([calibration_folder], SCALE, cache=False)
+    (benchmark,) = eval_sets([calibration_folder], SCALE, cache=False)
     found = search(table, budget=budget)
     assert found.met
     assert budget * 0.95 <= found.macs_fraction <= budget

@@ -126,14 +126,14 @@ def make_finetuner(
 
 def make_validator(folder: str, scale: int, protocol: str = "classic", degradation: str = "BI") -> Callable[[SRModel], float]:
     """Mean PSNR of a model on one benchmark folder (LR made by ``degradation``, or stored LR)."""
-    from distillsr.data.benchmark import BenchmarkSet
+    from distillsr.data.eval_sets import EvalSet
     from distillsr.data.lr_cache import LRCache
     from distillsr.evaluation.runner import evaluate_set
     from distillsr.imaging.degrade import get_degradation
     from distillsr.metrics.protocols import get_protocol
 
     scoring = get_protocol(protocol)
-    benchmark = BenchmarkSet(folder, scale, get_degradation(degradation, scale), cache=LRCache())
+    benchmark = EvalSet(folder, scale, get_degradation(degradation, scale), cache=LRCache())
 
     def validate(model: SRModel) -> float:
         model.network.eval()

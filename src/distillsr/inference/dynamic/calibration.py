@@ -41,7 +41,7 @@ from distillsr.inference.dynamic.policy import FULL_WIDTH, WidthPolicy
 from distillsr.inference.dynamic.scores import DEFAULT_SCORE, DifficultyScore
 
 if TYPE_CHECKING:
-    from distillsr.data.benchmark import BenchmarkSet, Sample
+    from distillsr.data.eval_sets import EvalSet, Sample
     from distillsr.models.sr_model import SRModel
 
 PSNR_CAP = 100.0
@@ -134,7 +134,7 @@ def measure(
     )
 
 
-def measure_sets(model: SRModel, sets: Sequence[BenchmarkSet], score: DifficultyScore, *, progress: bool = False) -> CalibrationTable:
+def measure_sets(model: SRModel, sets: Sequence[EvalSet], score: DifficultyScore, *, progress: bool = False) -> CalibrationTable:
     """:func:`measure` on every image of ``sets`` (folders read as ``eval`` reads them) at every width of ``model``."""
     total = sum(len(s) for s in sets)
     return measure(model, itertools.chain.from_iterable(sets), model.network.widths, score, progress=progress, total=total)

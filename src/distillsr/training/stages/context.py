@@ -201,7 +201,7 @@ class StageContext:
         val = self.recipe.data.val
         if not val.folders or not val.every:
             return None
-        from distillsr.data.benchmark import BenchmarkSet
+        from distillsr.data.eval_sets import EvalSet
         from distillsr.evaluation.runner import evaluate_set
         from distillsr.imaging.degrade import get_degradation
         from distillsr.metrics.protocols import get_protocol
@@ -209,7 +209,7 @@ class StageContext:
         protocol = get_protocol(val.protocol)
         scale = self.recipe.model.scale
         degradation = get_degradation(self.recipe.data.train.degradation, scale)  # validate on what is trained
-        sets = [BenchmarkSet(folder, scale, degradation) for folder in val.folders]
+        sets = [EvalSet(folder, scale, degradation) for folder in val.folders]
 
         def validate(network: nn.Module, iteration: int) -> dict:
             scores: dict = {}
