@@ -195,7 +195,7 @@ def test_public_functions_have_real_signatures_hints_and_docs(name):
 
     from distillsr.efficiency.report import EfficiencyReport
     from distillsr.evaluation.runner import SetResult
-    from distillsr.inference.dynamic.costs import DynamicWidths
+    from distillsr.inference.width_policy.costs import DynamicWidths
     from distillsr.inference.upscaler import Backend
     from distillsr.models.sr_model import SRModel
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from distillsr.efficiency.report import EfficiencyReport
     from distillsr.evaluation.runner import SetResult
     from distillsr.checkpoints.model_loading import ZooWeights
-    from distillsr.inference.dynamic.costs import DynamicWidths
+    from distillsr.inference.width_policy.costs import DynamicWidths
     from distillsr.inference.session import UpscaleSession
     from distillsr.models.sr_model import SRModel
 
@@ -188,7 +188,7 @@ def evaluate(
     a channel-splitting (CSD) model at one of its widths (the model's width is restored after).
     ``width_policy``: run each image at the width a policy picks instead (dynamic inference):
     ``"calibrated"`` for the thresholds ``distillsr calibrate`` stored in the checkpoint, or a
-    :class:`~distillsr.inference.dynamic.costs.DynamicWidths`; each result's ``.spent`` then says
+    :class:`~distillsr.inference.width_policy.costs.DynamicWidths`; each result's ``.spent`` then says
     which widths ran and what they cost in MACs.
     """
     from distillsr.evaluation.runner import evaluate_folders
@@ -217,7 +217,7 @@ def _width_policy(model: SRModel, policy: Literal["calibrated"] | DynamicWidths 
         return policy
     if policy != "calibrated":
         raise DistillsrError(f"width_policy must be 'calibrated' or a DynamicWidths chooser, not {policy!r}")
-    from distillsr.inference.dynamic.costs import dynamic_widths
+    from distillsr.inference.width_policy.costs import dynamic_widths
 
     return dynamic_widths(model)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from inference.dynamic.toy import (
+from inference.width_policy.toy import (
     SCALE,
     photo,
     save_tiny,
@@ -22,8 +22,8 @@ from support.cli import assert_one_line_error, run_cli_process
 from distillsr.checkpoints.format import read_checkpoint
 from distillsr.cli import main
 from distillsr.efficiency.ops import count_ops
-from distillsr.inference.dynamic.policy import POLICY_KEY, WidthPolicy
-from distillsr.inference.dynamic.scores import BicubicRoundTrip
+from distillsr.inference.width_policy.policy import POLICY_KEY, WidthPolicy
+from distillsr.inference.width_policy.scores import BicubicRoundTrip
 from distillsr.nn.slimmable import width
 
 

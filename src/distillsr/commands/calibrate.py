@@ -4,7 +4,7 @@ Runs every image of the calibration folder(s) at every width of a slimmable (CSD
 searches thresholds on CSD's difficulty score that meet a MACs budget (``--budget 0.6``: on
 average 60% of full width's MACs) or a maximum PSNR loss against full width (``--max-drop 0.1``
 dB), and writes a copy of the checkpoint with the policy in its metadata
-(:mod:`distillsr.inference.dynamic.policy` documents the key). ``eval --dynamic`` and
+(:mod:`distillsr.inference.width_policy.policy` documents the key). ``eval --dynamic`` and
 ``upscale --dynamic`` then use it. The input checkpoint is never modified.
 """
 
@@ -43,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
     from distillsr.checkpoints.weights_file import read_weights
     from distillsr.checkpoints.model_loading import load_or_build
     from distillsr.devices import resolve_device
-    from distillsr.inference.dynamic.calibration import measure_sets, search
+    from distillsr.inference.width_policy.calibration import measure_sets, search
     from distillsr.data.eval_sets import eval_sets
-    from distillsr.inference.dynamic.policy import POLICY_KEY
-    from distillsr.inference.dynamic.scores import DEFAULT_SCORE, make_score
+    from distillsr.inference.width_policy.policy import POLICY_KEY
+    from distillsr.inference.width_policy.scores import DEFAULT_SCORE, make_score
     from distillsr.models.zoo import ZOO
 
     source, target = Path(args.weights), Path(args.output)

@@ -2,7 +2,7 @@
 width), :func:`distillsr.evaluate`, ``bench`` and the pruning validators run.
 
 :func:`evaluate_folders` is the loop over folders; :func:`evaluate_set` the loop over one set's
-images. A width policy (dynamic inference, :class:`~distillsr.inference.dynamic.costs.DynamicWidths`)
+images. A width policy (dynamic inference, :class:`~distillsr.inference.width_policy.costs.DynamicWidths`)
 is an optional argument of both, not a second loop: it picks each image's width and counts the
 MACs, and each set's result carries what it spent.
 """
@@ -26,7 +26,7 @@ from distillsr.models.sr_model import SRModel
 from distillsr.nn.slimmable import width
 
 if TYPE_CHECKING:
-    from distillsr.inference.dynamic.costs import DynamicSummary, DynamicWidths
+    from distillsr.inference.width_policy.costs import DynamicSummary, DynamicWidths
 
 log = get_logger(__name__)
 
@@ -81,7 +81,7 @@ def evaluate_set(
 ) -> SetResult:
     """Upscale every LR image of ``benchmark`` and score it against its HR image, computing in ``precision``.
 
-    ``width_for`` (dynamic inference, :mod:`distillsr.inference.dynamic`): the width a slimmable
+    ``width_for`` (dynamic inference, :mod:`distillsr.inference.width_policy`): the width a slimmable
     model runs each image at, chosen from its LR image; each result records it.
     """
     from distillsr.console import progress_bar

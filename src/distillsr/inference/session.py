@@ -25,7 +25,7 @@ from distillsr.inference.width import at_width
 if TYPE_CHECKING:
     import numpy as np
 
-    from distillsr.inference.dynamic.costs import DynamicWidths
+    from distillsr.inference.width_policy.costs import DynamicWidths
     from distillsr.inference.precision_names import PrecisionChoice
     from distillsr.inference.upscaler import Backend, Upscaler
 
@@ -91,7 +91,7 @@ def upscale_session(
     with at_width(ready, width) as running:  # this session only: a cached model keeps its own width
         chooser = None
         if dynamic:
-            from distillsr.inference.dynamic.costs import dynamic_widths
+            from distillsr.inference.width_policy.costs import dynamic_widths
 
             chooser = dynamic_widths(running)
         upscaler = Upscaler(

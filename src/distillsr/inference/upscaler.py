@@ -147,7 +147,7 @@ class Upscaler:
             raise DistillsrError("tile size and pad must be non-negative and passes at least 1")
         self.settings = TileSettings(tile if tile != 0 else None, pad, passes)
         self.progress = progress
-        # dynamic inference: the width each tile window (core + context) runs at; see inference.dynamic
+        # dynamic inference: the width each tile window (core + context) runs at; see inference.width_policy
         self.width_for = width_for
         self._image_width: float | None = None  # set per image for a model that pools globally
         if width_for is not None and not hasattr(self.network, "set_width"):

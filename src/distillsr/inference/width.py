@@ -1,7 +1,7 @@
 """A channel-splitting (CSD) model at one fixed width for one call, its own width given back after.
 
 :func:`at_width` is what ``--width``/``width=`` does everywhere (upscale, eval, profile and the
-Python API); per-input widths (dynamic inference) are :mod:`distillsr.inference.dynamic`'s. It
+Python API); per-input widths (dynamic inference) are :mod:`distillsr.inference.width_policy`'s. It
 lives below the API so that the upscale session (:mod:`.session`) uses it too.
 """
 

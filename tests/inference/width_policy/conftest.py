@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from inference.dynamic.toy import (
+from inference.width_policy.toy import (
     save_tiny,
     synthetic_images,
     trained_tiny,

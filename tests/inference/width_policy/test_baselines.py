@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from distillsr.errors import DistillsrError
-from distillsr.inference.dynamic.baselines import fixed_width_mix, fixed_width_points, oracle_mix
-from distillsr.inference.dynamic.calibration import CalibrationTable
+from distillsr.inference.width_policy.baselines import fixed_width_mix, fixed_width_points, oracle_mix
+from distillsr.inference.width_policy.calibration import CalibrationTable
 
 
 def table_of(psnr, widths, rates, pixels=None) -> CalibrationTable:
@@ -68,7 +68,7 @@ def test_oracle_weighs_images_by_pixels():
 def test_oracle_is_the_brute_force_knapsack_optimum():
     import itertools
 
-    from distillsr.inference.dynamic.baselines import ORACLE_UNITS
+    from distillsr.inference.width_policy.baselines import ORACLE_UNITS
 
     rng = np.random.default_rng(4)
     psnr = 30 + np.sort(rng.uniform(0, 3, (8, 3)), axis=1)

@@ -7,17 +7,17 @@ import math
 
 import numpy as np
 import pytest
-from inference.dynamic.toy import SCALE, WIDTHS
+from inference.width_policy.toy import SCALE, WIDTHS
 
 from distillsr.errors import DistillsrError
-from distillsr.inference.dynamic.calibration import (
+from distillsr.inference.width_policy.calibration import (
     PSNR_CAP,
     CalibrationTable,
     measure,
     search,
 )
 from distillsr.data.eval_sets import eval_sets
-from distillsr.inference.dynamic.scores import BicubicRoundTrip
+from distillsr.inference.width_policy.scores import BicubicRoundTrip
 
 
 def random_table(n: int, seed: int, widths=(0.25, 0.5, 1.0)) -> CalibrationTable:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from inference.dynamic.toy import KWARGS, SCALE, WIDTHS
+from inference.width_policy.toy import KWARGS, SCALE, WIDTHS
 
-from distillsr.inference.dynamic.costs import DynamicWidths, macs_per_pixel, pixels_of
-from distillsr.inference.dynamic.policy import WidthPolicy
+from distillsr.inference.width_policy.costs import DynamicWidths, macs_per_pixel, pixels_of
+from distillsr.inference.width_policy.policy import WidthPolicy
 from distillsr.models.zoo import build_model
 
 

@@ -12,7 +12,7 @@ from distillsr.checkpoints.format import read_checkpoint, save_checkpoint
 from distillsr.checkpoints.weights_file import read_weights
 from distillsr.checkpoints.model_loading import load_or_build
 from distillsr.errors import DistillsrError
-from distillsr.inference.dynamic.policy import POLICY_KEY, WidthPolicy, policy_of
+from distillsr.inference.width_policy.policy import POLICY_KEY, WidthPolicy, policy_of
 from distillsr.models.zoo import build_model
 
 POLICY = WidthPolicy((0.25, 0.5, 0.75), (40.0, 30.0, 20.0), calibration={"images": 3})

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from inference.dynamic.toy import photo, synthetic_images
+from inference.width_policy.toy import photo, synthetic_images
 
 from distillsr.errors import DistillsrError
-from distillsr.inference.dynamic.scores import (
+from distillsr.inference.width_policy.scores import (
     HARDEST,
     SCORES,
     BicubicRoundTrip,

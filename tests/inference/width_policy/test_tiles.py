@@ -8,13 +8,13 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from inference.dynamic.toy import SCALE, WIDTHS, photo
+from inference.width_policy.toy import SCALE, WIDTHS, photo
 from support.models import small_zoo_model
 
 from distillsr.errors import DistillsrError
-from distillsr.inference.dynamic.costs import DynamicWidths, macs_per_pixel
-from distillsr.inference.dynamic.policy import WidthPolicy
-from distillsr.inference.dynamic.scores import BicubicRoundTrip
+from distillsr.inference.width_policy.costs import DynamicWidths, macs_per_pixel
+from distillsr.inference.width_policy.policy import WidthPolicy
+from distillsr.inference.width_policy.scores import BicubicRoundTrip
 from distillsr.inference.seams import seam_ratio, tile_borders
 from distillsr.inference.tiling import plan_tiles
 from distillsr.inference.upscaler import Upscaler

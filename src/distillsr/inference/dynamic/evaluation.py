@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from distillsr.evaluation.runner import SetResult
-    from distillsr.inference.dynamic.costs import DynamicSummary
+    from distillsr.inference.width_policy.costs import DynamicSummary
     from distillsr.models.sr_model import SRModel
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from distillsr.errors import DistillsrError
-from distillsr.inference.dynamic.calibration import CalibrationTable
+from distillsr.inference.width_policy.calibration import CalibrationTable
 
 ORACLE_UNITS = 20_000
 """Spend steps of the oracle's knapsack: costs are rounded down to 1/20000 of the folder's full-width MACs."""

@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from distillsr.errors import DistillsrError
-from distillsr.inference.dynamic.policy import FULL_WIDTH, WidthPolicy
-from distillsr.inference.dynamic.scores import DEFAULT_SCORE, DifficultyScore
+from distillsr.inference.width_policy.policy import FULL_WIDTH, WidthPolicy
+from distillsr.inference.width_policy.scores import DEFAULT_SCORE, DifficultyScore
 
 if TYPE_CHECKING:
     from distillsr.data.eval_sets import EvalSet, Sample
@@ -109,7 +109,7 @@ def measure(
     Samples are read one at a time (``total``: their number, for the progress bar).
     """
     from distillsr.console import progress_bar
-    from distillsr.inference.dynamic.costs import macs_per_pixel
+    from distillsr.inference.width_policy.costs import macs_per_pixel
     from distillsr.inference.predict import predict
     from distillsr.metrics.protocols import score as score_image
     from distillsr.nn.slimmable import width as at_width

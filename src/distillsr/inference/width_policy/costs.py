@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from distillsr.inference.dynamic.policy import FULL_WIDTH, WidthPolicy, policy_of
-from distillsr.inference.dynamic.scores import DifficultyScore, make_score
+from distillsr.inference.width_policy.policy import FULL_WIDTH, WidthPolicy, policy_of
+from distillsr.inference.width_policy.scores import DifficultyScore, make_score
 
 if TYPE_CHECKING:
     from distillsr.models.sr_model import SRModel

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from distillsr.errors import DistillsrError
-from distillsr.inference.dynamic.scores import DEFAULT_SCORE
+from distillsr.inference.width_policy.scores import DEFAULT_SCORE
 
 if TYPE_CHECKING:
     from distillsr.models.sr_model import SRModel
