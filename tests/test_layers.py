@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("training",),
     ("compression",),
     ("stages",),
-    ("bench",),
+    ("comparison",),
     ("api",),
     ("commands",),
     ("cli", "__main__", ""),  # "": the package root (``import distillsr`` exposes the API)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from bench.tiny import save_small_checkpoint
+from comparison.tiny import save_small_checkpoint
 from support.cli import assert_one_line_error, run_cli_process
 from support.images import photo, save_image
 
@@ -59,7 +59,7 @@ def _has_matplotlib() -> bool:
 
 
 def test_without_matplotlib_the_tables_are_still_written(two_images, tmp_path, capsys, monkeypatch):
-    from distillsr.bench import plots
+    from distillsr.comparison import plots
 
     monkeypatch.setattr(plots, "matplotlib_available", lambda: False)
     out = tmp_path / "results"

@@ -383,20 +383,20 @@ def test_an_output_folder_under_a_regular_file_is_refused_before_anything_is_mad
 @pytest.mark.parametrize("degradation", ["BI", "BD"])
 def test_validation_makes_lr_with_the_training_degradation(tmp_path, images, monkeypatch, degradation):
     """A BD recipe validated on bicubic LR would report scores of another task."""
-    from distillsr.data import benchmark
+    from distillsr.data import eval_sets
     from distillsr.stages import load_recipe
     from distillsr.training.trainer import TrainingSession
 
     recipe = load_recipe(training_recipe(tmp_path, images, tmp_path / "out", val_every=5),
                          [f"data.train.degradation={degradation}"])
     made = []
-    real = benchmark.EvalSet
+    real = eval_sets.EvalSet
 
     def recording(folder, scale, lr_making=None, **kwargs):
         made.append(lr_making)
         return real(folder, scale, lr_making, **kwargs)
 
     session = TrainingSession(recipe, device="cpu", progress=False)
-    monkeypatch.setattr(benchmark, "EvalSet", recording)
+    monkeypatch.setattr(eval_sets, "EvalSet", recording)
     assert session.context.validator("stage0-train", 5) is not None
     assert [d.name for d in made] == [degradation]

@@ -22,9 +22,9 @@ def _names(values: list[str] | None) -> tuple[str, ...]:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from distillsr.bench.ntire import input_shape_for
-    from distillsr.bench.runner import DEFAULT_INPUT, BenchSettings, run_bench
-    from distillsr.bench.tables import to_markdown, write_tables
+    from distillsr.comparison.ntire import input_shape_for
+    from distillsr.comparison.runner import DEFAULT_INPUT, BenchSettings, run_bench
+    from distillsr.comparison.tables import to_markdown, write_tables
     from distillsr.console import get_logger
     from distillsr.writable import check_output_folder
 
@@ -44,10 +44,10 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     result = run_bench(settings)
     written = write_tables(result, Path(out))
-    from distillsr.bench.plots import PLOT_HINT, matplotlib_available, write_plots
+    from distillsr.comparison.plots import PLOT_HINT, matplotlib_available, write_plots
 
     if matplotlib_available():
-        from distillsr.bench.crops import write_crops
+        from distillsr.comparison.crops import write_crops
 
         written += write_plots(result, Path(out)) + write_crops(result, Path(out))
     else:

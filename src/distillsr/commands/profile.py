@@ -10,7 +10,7 @@ from distillsr.commands.common import positive_int
 
 def run(args: argparse.Namespace) -> int:
     from distillsr import api
-    from distillsr.bench.ntire import KIT_INPUT, input_shape_for
+    from distillsr.comparison.ntire import KIT_INPUT, input_shape_for
     from distillsr.checkpoints.model_loading import open_spec
     from distillsr.checkpoints.model_spec import model_spec
     from distillsr.devices import resolve_device
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"model {model.name} x{model.scale}{at}, LR input {'x'.join(map(str, input_shape[1:]))}")
     extra = {}
     if args.ntire:
-        from distillsr.bench.ntire import format_kit_figures, kit_figures
+        from distillsr.comparison.ntire import format_kit_figures, kit_figures
 
         figures = kit_figures(
             report,

@@ -2,7 +2,7 @@
 
 ``distillsr eval`` (:func:`~distillsr.inference.predict.predict`), the upscaler's tiles
 (:meth:`~distillsr.inference.upscaler.Upscaler.forward_tile`) and ``bench``'s timed networks
-(:mod:`distillsr.bench.precision`) all call :func:`forward`, so the precision's autocast, the input
+(:mod:`distillsr.comparison.precision`) all call :func:`forward`, so the precision's autocast, the input
 layout and the float32 result are decided once, and a non-finite output is refused in the same
 words everywhere (:func:`check_finite`).
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bench.tiny import SCALE, save_small_checkpoint
+from comparison.tiny import SCALE, save_small_checkpoint
 from support.images import photo, save_image
 
 
@@ -30,7 +30,7 @@ def tiny_sets(tmp_path_factory) -> list[Path]:
 
 @pytest.fixture(scope="session")
 def bench_result(tiny_models, tiny_sets):
-    from distillsr.bench.runner import BenchSettings, run_bench
+    from distillsr.comparison.runner import BenchSettings, run_bench
 
     settings = BenchSettings(
         models=tuple(tiny_models), data=tuple(tiny_sets), scale=SCALE, device="cpu", input_shape=(1, 3, 24, 24),

@@ -263,8 +263,8 @@ def _display(image: np.ndarray) -> np.ndarray:
 
 def run_bench(settings: BenchSettings) -> BenchResult:
     """Measure every model of ``settings`` (see :class:`BenchSettings`) and return the results."""
-    from distillsr.bench.environment import collect_environment
-    from distillsr.bench.precision import at_precision
+    from distillsr.comparison.environment import collect_environment
+    from distillsr.comparison.precision import at_precision
     from distillsr.checkpoints.model_loading import open_model
     from distillsr.devices import resolve_device
     from distillsr.evaluation.runner import evaluate_set

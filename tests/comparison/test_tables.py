@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from distillsr.bench.tables import (
+from distillsr.comparison.tables import (
     row_record,
     to_csv,
     to_json,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from distillsr.bench.runner import BenchResult, CropSet
+from distillsr.comparison.runner import BenchResult, CropSet
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -62,7 +62,7 @@ def crop_figure(crop: CropSet, result: BenchResult) -> Figure:
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
-    from distillsr.bench.plots import settings_text
+    from distillsr.comparison.plots import settings_text
     from distillsr.metrics.protocols import get_protocol
 
     scale = result.settings.scale
@@ -92,7 +92,7 @@ def crop_figure(crop: CropSet, result: BenchResult) -> Figure:
 
 def write_crops(result: BenchResult, out: Path) -> list[Path]:
     """``crops_<image>.png`` per image named by ``--crops`` (the caller checks matplotlib first)."""
-    from distillsr.bench.plots import save_figure
+    from distillsr.comparison.plots import save_figure
 
     written = []
     for crop in result.crops:

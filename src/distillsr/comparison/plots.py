@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from distillsr.bench.runner import BenchResult, ModelResult
+from distillsr.comparison.runner import BenchResult, ModelResult
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from distillsr.bench.environment import collect_environment, cpu_model
+from distillsr.comparison.environment import collect_environment, cpu_model
 from distillsr.version import package_version
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from distillsr.bench.crops import choose_region, crop_side, write_crops
-from distillsr.bench.runner import CropPanel, CropSet
+from distillsr.comparison.crops import choose_region, crop_side, write_crops
+from distillsr.comparison.runner import CropPanel, CropSet
 
 
 def _crop_with_a_difference_at(top: int, left: int, size: int = 64) -> CropSet:
@@ -38,7 +38,7 @@ def test_a_single_model_shows_its_largest_error():
 
 def test_the_crop_figure_labels_every_panel_with_its_psnr(bench_result, tmp_path):
     pytest.importorskip("matplotlib", reason='matplotlib is an optional dependency (pip install "distillsr[plot]")')
-    from distillsr.bench.crops import crop_figure
+    from distillsr.comparison.crops import crop_figure
 
     figure = crop_figure(bench_result.crops[0], bench_result)
     titles = [axis.get_title() for axis in figure.axes if axis.get_title()]

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from distillsr.bench.runner import BenchResult, ModelResult
+from distillsr.comparison.runner import BenchResult, ModelResult
 
 MIB = 2**20
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from distillsr.bench.ntire import (
+from distillsr.comparison.ntire import (
     KIT_INPUT,
     format_kit_figures,
     input_shape_for,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from bench.tiny import SCALE
+from comparison.tiny import SCALE
 
 from distillsr import api
-from distillsr.bench.precision import FastPathNetwork, at_precision
-from distillsr.bench.runner import BenchSettings, run_bench, time_dataset
+from distillsr.comparison.precision import FastPathNetwork, at_precision
+from distillsr.comparison.runner import BenchSettings, run_bench, time_dataset
 from distillsr.checkpoints.model_loading import open_model
 from distillsr.efficiency.report import profile_model
 from distillsr.errors import DistillsrError

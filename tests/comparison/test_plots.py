@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from distillsr.bench.plots import (
+from distillsr.comparison.plots import (
     _label_offsets,
     psnr_vs_latency,
     psnr_vs_macs,
