@@ -9,7 +9,7 @@ from support import official_weights
 from support.images import LocalConvStack, photo, photo_tensor
 
 from distillsr.checkpoints.model_loading import load_or_build
-from distillsr.inference.seams import seam_ratio, tile_borders
+from support.seams import seam_ratio, tile_borders
 from distillsr.inference.tiling import feather, plan_tiles, run_tiled
 from distillsr.inference.upscaler import Upscaler
 

@@ -15,7 +15,7 @@ from distillsr.errors import DistillsrError
 from distillsr.inference.width_policy.costs import DynamicWidths, macs_per_pixel
 from distillsr.inference.width_policy.policy import WidthPolicy
 from distillsr.inference.width_policy.scores import BicubicRoundTrip
-from distillsr.inference.seams import seam_ratio, tile_borders
+from support.seams import seam_ratio, tile_borders
 from distillsr.inference.tiling import plan_tiles
 from distillsr.inference.upscaler import Upscaler
 from distillsr.metrics.psnr import psnr

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from support.images import photo
-
-from distillsr.inference.seams import seam_ratio
+from support.seams import seam_ratio
 
 
 def test_seam_metric_sees_a_seam():

@@ -3,6 +3,8 @@
 ``seam_ratio`` compares the mean absolute difference between neighbouring pixels *across* the
 given border lines with the same statistic over every other pair of neighbouring lines. A seamless
 image scores about 1 (borders look like any other line); a visible seam scores well above 1.
+
+Only the tests use it (the tiling and per-tile-width tests), so it lives with them, not in the package.
 """
 
 from __future__ import annotations
