@@ -10,9 +10,15 @@ import torch
 from support import read_key_file, require_shared, state_dict_shapes
 from support.models import FOLD_TOLERANCE, max_diff, param_count, randomise
 
-from distillsr.checkpoints.official.ddistill import detect
+from distillsr.checkpoints.official import ddistill as layout
+from distillsr.checkpoints.official.registry import read_as
 from distillsr.models.ddistill import DDistillSR
 from distillsr.nn.reparam import deploy, is_deployed
+
+
+def detect(state):
+    """The layout's reading as the registry asks it (after the shared state-dict checks)."""
+    return read_as(layout, state)
 
 TRAIN_PARAMS = {2: 1_154_824, 3: 1_162_399, 4: 1_173_004}
 DEPLOY_PARAMS = {2: 657_600, 3: 665_175, 4: 675_780}

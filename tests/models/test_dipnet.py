@@ -10,9 +10,15 @@ import torch
 from support import official_weights, read_key_file, require_shared, state_dict_shapes
 from support.models import FOLD_TOLERANCE, param_count, randomise_parameters
 
-from distillsr.checkpoints.official.dipnet import detect
+from distillsr.checkpoints.official import dipnet as layout
+from distillsr.checkpoints.official.registry import read_as
 from distillsr.models.dipnet import DIPNet
 from distillsr.nn.reparam import deploy, is_deployed
+
+
+def detect(state):
+    """The layout's reading as the registry asks it (after the shared state-dict checks)."""
+    return read_as(layout, state)
 
 # --- the RRRB student -----------------------------------------------------------------------
 

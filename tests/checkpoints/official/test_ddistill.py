@@ -8,8 +8,14 @@ import torch
 from support import require_shared
 
 from distillsr.checkpoints.official.conversion import LayoutMismatch
-from distillsr.checkpoints.official.ddistill import detect
+from distillsr.checkpoints.official import ddistill as layout
+from distillsr.checkpoints.official.registry import read_as
 from distillsr.models.ddistill import DDistillSR
+
+
+def detect(state):
+    """The layout's reading as the registry asks it (after the shared state-dict checks)."""
+    return read_as(layout, state)
 
 
 def test_detect_recognises_train_time_layout_and_prefix():

@@ -8,8 +8,14 @@ import torch
 from support import require_shared
 
 from distillsr.checkpoints.official.conversion import LayoutMismatch
-from distillsr.checkpoints.official.dipnet import detect
+from distillsr.checkpoints.official import dipnet as layout
+from distillsr.checkpoints.official.registry import read_as
 from distillsr.models.dipnet import DIPNet
+
+
+def detect(state):
+    """The layout's reading as the registry asks it (after the shared state-dict checks)."""
+    return read_as(layout, state)
 
 
 def test_detect_accepts_a_prefixed_state_dict() -> None:

@@ -6,8 +6,14 @@ import pytest
 import torch
 from support import official_weights
 
-from distillsr.checkpoints.official.imdn import detect
+from distillsr.checkpoints.official import imdn as layout
+from distillsr.checkpoints.official.registry import read_as
 from distillsr.models.imdn import IMDN
+
+
+def detect(state):
+    """The layout's reading as the registry asks it (after the shared state-dict checks)."""
+    return read_as(layout, state)
 
 
 def _official_layout(network: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -137,9 +137,21 @@ def test_detectors_are_tried_in_order_and_the_first_answer_wins(monkeypatch):
 def test_the_registry_lists_all_seven_layouts():
     from distillsr.checkpoints.official import ddistill, dipnet, dipnet_slim, efdn, imdn, registry, rfdn, span
 
-    assert registry._detectors() == (
-        ddistill.detect, dipnet.detect, imdn.detect, rfdn.detect, efdn.detect, span.detect, dipnet_slim.detect,
-    )
+    assert registry.layouts() == (ddistill, dipnet, imdn, rfdn, efdn, span, dipnet_slim)
+    assert all(layout.REQUIRED and callable(layout.detect) for layout in registry.layouts())
+
+
+def test_the_shared_checks_run_once_before_any_detector(monkeypatch):
+    """A detector sees a non-empty dict of tensors without ``module.``; anything else reaches none of them."""
+    from distillsr.checkpoints.official import registry
+
+    seen = []
+    monkeypatch.setattr(registry, "_detectors", lambda: (lambda state: seen.append(state),))
+    for unusable in ({}, [], {"x": 1.0}, {"x": torch.zeros(1), "y": "text"}):
+        assert detect_official(unusable) is None
+    assert seen == []
+    assert detect_official({"module.a": torch.zeros(1), "module.b": torch.ones(1)}) is None
+    assert [list(state) for state in seen] == [["a", "b"]]
 
 
 def test_the_rlfn_layout_is_ambiguous_with_both_readings():

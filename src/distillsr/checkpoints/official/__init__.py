@@ -1,7 +1,9 @@
 """Official checkpoints of the papers' repositories, recognised by their key layout and converted.
 
-Each family module exposes ``detect(state_dict) -> Conversion | None``: it recognises its own
-layout, reads the hyperparameters from tensor shapes, checks every key and shape against the
+Each family module names the keys its layout must have (``REQUIRED``) and exposes
+``detect(state_dict) -> Conversion | None``, which sees only state dicts that passed the shared
+checks of :mod:`.registry` (a non-empty dict of tensors, no ``module.`` prefix, ``REQUIRED``
+present): it recognises its own layout, reads the hyperparameters from tensor shapes, checks every key and shape against the
 network they build (:func:`~.conversion.check_layout`, shared by all families), and returns the
 state dict in distillsr's layout. None means "not this family"; a state dict in the family's
 layout that does not fit raises :class:`~.conversion.LayoutMismatch` naming the tensors.

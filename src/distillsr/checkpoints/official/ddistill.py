@@ -17,11 +17,11 @@ import torch
 from distillsr.checkpoints.official.conversion import (
     Conversion,
     check_layout,
-    strip_prefix,
     upsampler_scale,
 )
 
 _DYNAMIC = "B1.c1_r.unit.dy_branch.q.weight"
+REQUIRED = (_DYNAMIC,)  # the names the shared checks look for before this detector is asked
 _DEPLOY = "B1.c1_r.unit.dbb_reparam.weight"
 _TRAIN = "B1.c1_r.unit.dbb_origin.conv.weight"
 _UPSAMPLER = re.compile(r"upsamplerx(\d+)\.0\.weight")
@@ -77,16 +77,12 @@ def _describe(kwargs: dict) -> str:
 def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
     """A :class:`Conversion` for a DDistill-SR state dict (either form); None for any other layout.
 
+    The state dict has passed the shared checks (:func:`~.registry.shared_checks`: a non-empty dict of
+    tensors, no ``module.`` prefix) and holds :data:`REQUIRED`.
+
     None when the layout's names are absent or the shapes that carry the hyperparameters cannot be
     read; :class:`~.conversion.LayoutMismatch` when they are read but the tensors do not fit.
     """
-    if not isinstance(state_dict, dict) or not state_dict:
-        return None
-    state_dict = strip_prefix(state_dict)
-    if _DYNAMIC not in state_dict:
-        return None
-    if not all(isinstance(value, torch.Tensor) for value in state_dict.values()):
-        return None
     config = _read_config(state_dict)
     if config is None or config["num_blocks"] < 1:
         return None

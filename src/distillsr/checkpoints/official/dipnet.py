@@ -30,12 +30,11 @@ from distillsr.checkpoints.official.conversion import (
     Conversion,
     agrees_with_defaults,
     check_layout,
-    strip_prefix,
     upsampler_scale,
     zoo_name,
 )
 
-_REQUIRED = (
+REQUIRED = (
     "conv_1.weight",
     "block_1.c1_r.weight",
     "block_1.c5.weight",
@@ -94,17 +93,13 @@ def _describe(model: str, scale: int, kwargs: dict) -> str:
 def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
     """A :class:`Conversion` for a DIPNet / EDIPv1 state dict; None for any other layout.
 
+    The state dict has passed the shared checks (:func:`~.registry.shared_checks`: a non-empty dict of
+    tensors, no ``module.`` prefix) and holds :data:`REQUIRED`.
+
     None when the layout's names are absent or the shapes that carry the hyperparameters cannot be
     read; :class:`~.conversion.LayoutMismatch` when they are read but the tensors do not fit;
     :class:`~.conversion.AmbiguousLayout` when they fit and are RLFN-shaped (see the module docstring).
     """
-    if not isinstance(state_dict, dict) or not state_dict:
-        return None
-    state_dict = strip_prefix(state_dict)
-    if not all(isinstance(value, torch.Tensor) for value in state_dict.values()):
-        return None
-    if not all(key in state_dict for key in _REQUIRED):
-        return None
     if any("conv_max" in key or "conv3_" in key for key in state_dict):
         return None  # full ESA: RFDN-style, not DIPNet's light variant
     config = _read_config(state_dict)

@@ -17,11 +17,10 @@ from distillsr.checkpoints.official.conversion import (
     Conversion,
     are_conv_weights,
     check_layout,
-    strip_prefix,
     upsampler_scale,
 )
 
-_REQUIRED = (
+REQUIRED = (
     "conv_1.eval_conv.weight",
     "block_1.c1_r.eval_conv.weight",
     "block_1.c5.weight",
@@ -33,19 +32,15 @@ _REQUIRED = (
 _BLOCK = re.compile(r"block_(\d+)\.")
 
 
-def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
+def detect(sd: dict[str, torch.Tensor]) -> Conversion | None:
     """A DIPNet-slim-v2 layout; None for any other.
+
+    The state dict has passed the shared checks (:func:`~.registry.shared_checks`: a non-empty dict of
+    tensors, no ``module.`` prefix) and holds :data:`REQUIRED`.
 
     None when the layout's names are absent or the shapes that carry the hyperparameters cannot be
     read; :class:`~.conversion.LayoutMismatch` when they are read but the tensors do not fit.
     """
-    if not isinstance(state_dict, dict) or not state_dict:
-        return None
-    sd = strip_prefix(state_dict)
-    if not set(_REQUIRED) <= set(sd):
-        return None
-    if not all(isinstance(value, torch.Tensor) for value in sd.values()):
-        return None
     names = ("conv_1.eval_conv.weight", "block_1.c1_r.eval_conv.weight", "block_1.esa.conv1.weight",
              "upsampler.0.eval_conv.weight")
     if not are_conv_weights(sd, *names):

@@ -16,11 +16,10 @@ from distillsr.checkpoints.official.conversion import (
     Conversion,
     are_conv_weights,
     check_layout,
-    strip_prefix,
     upsampler_scale,
 )
 
-_REQUIRED = (
+REQUIRED = (
     "head.weight",
     "cells.0.conv1.conv1x1.weight",
     "cells.0.conv2.rep_conv.weight",
@@ -31,20 +30,16 @@ _REQUIRED = (
 )
 
 
-def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
+def detect(sd: dict[str, torch.Tensor]) -> Conversion | None:
     """An EFDN deploy layout: ``head``, ``cells.<i>`` (``conv1``..``conv3``, ``fuse``, ``att``, ``branch``),
+
+    The state dict has passed the shared checks (:func:`~.registry.shared_checks`: a non-empty dict of
+    tensors, no ``module.`` prefix) and holds :data:`REQUIRED`.
     ``local_fuse.<i>``, ``tail.0``.
 
     None when the layout's names are absent or the shapes that carry the hyperparameters cannot be
     read; :class:`~.conversion.LayoutMismatch` when they are read but the tensors do not fit.
     """
-    if not isinstance(state_dict, dict) or not state_dict:
-        return None
-    sd = strip_prefix(state_dict)
-    if not set(_REQUIRED) <= set(sd):
-        return None
-    if not all(isinstance(value, torch.Tensor) for value in sd.values()):
-        return None
     if not are_conv_weights(sd, "head.weight", "tail.0.weight"):
         return None
     channels, in_channels = (int(d) for d in sd["head.weight"].shape[:2])

@@ -16,27 +16,22 @@ from distillsr.checkpoints.official.conversion import (
     Conversion,
     are_conv_weights,
     check_layout,
-    strip_prefix,
     upsampler_scale,
 )
 
-_REQUIRED = ("fea_conv.weight", "IMDB1.c1.weight", "IMDB1.cca.conv_du.0.weight", "upsampler.0.weight")
+REQUIRED = ("fea_conv.weight", "IMDB1.c1.weight", "IMDB1.cca.conv_du.0.weight", "upsampler.0.weight")
 _BLOCK = re.compile(r"IMDB(\d+)\.")
 
 
-def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
+def detect(sd: dict[str, torch.Tensor]) -> Conversion | None:
     """An IMDN layout: ``fea_conv``, blocks ``IMDB<i>`` with ``c1``..``c5`` and ``cca``, ``c.0``.
+
+    The state dict has passed the shared checks (:func:`~.registry.shared_checks`: a non-empty dict of
+    tensors, no ``module.`` prefix) and holds :data:`REQUIRED`.
 
     None when the layout's names are absent or the shapes that carry the hyperparameters cannot be
     read; :class:`~.conversion.LayoutMismatch` when they are read but the tensors do not fit.
     """
-    if not isinstance(state_dict, dict) or not state_dict:
-        return None
-    sd = strip_prefix(state_dict)
-    if not set(_REQUIRED) <= set(sd):
-        return None
-    if not all(isinstance(value, torch.Tensor) for value in sd.values()):
-        return None
     if not are_conv_weights(sd, "fea_conv.weight", "IMDB1.cca.conv_du.0.weight", "upsampler.0.weight"):
         return None
     num_blocks = max(int(m.group(1)) for key in sd if (m := _BLOCK.match(key)))

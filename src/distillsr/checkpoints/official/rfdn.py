@@ -24,12 +24,11 @@ from distillsr.checkpoints.official.conversion import (
     LayoutMismatch,
     are_conv_weights,
     check_layout,
-    strip_prefix,
     upsampler_scale,
     zoo_name,
 )
 
-_REQUIRED = ("fea_conv.weight", "B1.c1_d.weight", "B1.c1_r.weight", "c.0.weight", "upsampler.0.weight")
+REQUIRED = ("fea_conv.weight", "B1.c1_d.weight", "B1.c1_r.weight", "c.0.weight", "upsampler.0.weight")
 _ESA = "B1.esa.conv1.weight"
 _CCA = "B1.cca.conv_du.0.weight"
 _BLOCK = re.compile(r"B(\d+)\.")
@@ -53,21 +52,17 @@ def _cca_reduction(channels: int, squeeze: torch.Tensor) -> int:
     return DEFAULT_CCA_REDUCTION
 
 
-def detect(state_dict: dict[str, torch.Tensor]) -> Conversion | None:
+def detect(sd: dict[str, torch.Tensor]) -> Conversion | None:
     """An RFDN layout: ``fea_conv``, blocks ``B<i>`` with ``c1_d``/``c1_r``, ``c.0``, ``LR_conv``.
+
+    The state dict has passed the shared checks (:func:`~.registry.shared_checks`: a non-empty dict of
+    tensors, no ``module.`` prefix) and holds :data:`REQUIRED`.
 
     None when the layout's names are absent or the shapes that carry the hyperparameters cannot be
     read; :class:`~.conversion.LayoutMismatch` when they are read but the tensors do not fit.
     """
-    if not isinstance(state_dict, dict) or not state_dict:
-        return None
-    sd = strip_prefix(state_dict)
-    if not set(_REQUIRED) <= set(sd):
-        return None
     if any(".dy_branch." in key or "dbb_" in key for key in sd):
         return None  # DDistill-SR reuses these names
-    if not all(isinstance(value, torch.Tensor) for value in sd.values()):
-        return None
     if not are_conv_weights(sd, "fea_conv.weight", "c.0.weight", "upsampler.0.weight"):
         return None
     num_blocks = max(int(m.group(1)) for key in sd if (m := _BLOCK.match(key)))
